@@ -1,0 +1,134 @@
+"""Every message between master and agent, as one discriminated union on ``kind``.
+
+Signed messages (jobs, returns) carry their body as the exact packed bytes that were
+signed, plus the signature. The receiver verifies the bytes first and only then
+decodes them, so "canonical form" is simply "the bytes that were signed".
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .ids import AgentId, Jid
+
+MAX_FUN_LEN = 64
+FunName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$", max_length=MAX_FUN_LEN)]
+
+
+class Strict(BaseModel):
+    """Base for every wire model: unknown fields are an error, not ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---- signed bodies -------------------------------------------------------------
+
+
+class JobBody(Strict):
+    jid: Jid
+    fun: FunName
+    args: list[Any] = Field(default_factory=list)
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    # The explicit agent ids this job is for; the master resolved the target glob.
+    targets: list[AgentId] = Field(min_length=1)
+    issued_at: float
+    not_after: float
+    timeout: float = Field(gt=0, le=86400)
+
+
+class ReturnBody(Strict):
+    jid: Jid
+    agent_id: AgentId
+    fun: FunName
+    success: bool
+    retcode: int = 0
+    data: Any = None
+    error: str | None = None
+    started_at: float
+    finished_at: float
+
+
+# ---- frames ----------------------------------------------------------------------
+
+
+class Hello(Strict):
+    kind: Literal["hello"] = "hello"
+    agent_id: AgentId
+    version: str = Field(max_length=64)
+    sign_pub: bytes = Field(min_length=32, max_length=32)
+
+
+class Welcome(Strict):
+    """Master's answer to hello: what it thinks of this agent's key."""
+
+    kind: Literal["welcome"] = "welcome"
+    key_state: Literal["accepted", "pending", "rejected", "denied"]
+    message: str = Field(default="", max_length=1024)
+
+
+class Heartbeat(Strict):
+    kind: Literal["heartbeat"] = "heartbeat"
+    version: str = Field(max_length=64)
+    uptime: float = 0.0
+    running_jobs: int = 0
+
+
+class Job(Strict):
+    kind: Literal["job"] = "job"
+    body: bytes
+    sig: bytes = Field(min_length=64, max_length=64)
+
+
+class Return(Strict):
+    kind: Literal["return"] = "return"
+    body: bytes
+    sig: bytes = Field(min_length=64, max_length=64)
+
+
+class Ack(Strict):
+    """Master → agent: the return for ``jid`` is stored; the agent may drop it from its spool."""
+
+    kind: Literal["ack"] = "ack"
+    jid: Jid
+
+
+class Event(Strict):
+    """Agent → master: something happened on the node (e.g. a Pacemaker alert)."""
+
+    kind: Literal["event"] = "event"
+    tag: str = Field(pattern=r"^[a-z0-9][a-z0-9/._-]{0,127}$")
+    data: dict[str, Any] = Field(default_factory=dict)
+    at: float
+
+
+class Error(Strict):
+    """Either side: a message was refused. ``jid`` names the job when there is one."""
+
+    kind: Literal["error"] = "error"
+    code: str = Field(max_length=64)
+    message: str = Field(max_length=4096)
+    jid: Jid | None = None
+
+
+Message = Annotated[
+    Union[Hello, Welcome, Heartbeat, Job, Return, Ack, Event, Error],
+    Field(discriminator="kind"),
+]
+
+
+# ---- bootstrap (plain, unauthenticated: hands out the master's *public* keys only) -----
+
+
+class PubkeyRequest(Strict):
+    kind: Literal["pubkey_request"] = "pubkey_request"
+
+
+class PubkeyReply(Strict):
+    kind: Literal["pubkey_reply"] = "pubkey_reply"
+    curve_pub: str = Field(min_length=40, max_length=40)
+    sign_pub: bytes = Field(min_length=32, max_length=32)
+
+
+BootstrapMessage = Annotated[Union[PubkeyRequest, PubkeyReply], Field(discriminator="kind")]

@@ -1,0 +1,114 @@
+"""The one command runner every state module uses.
+
+argv lists only (never a shell string), a timeout on every command, captured rc,
+stdout and stderr, the caller's environment passed through (tests point LVM at an
+isolated config with LVM_SYSTEM_DIR, Pacemaker tools at a CIB_file), and a root
+prefix that maps node paths (``/etc/default/grub``) into a temp root for tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path, PurePosixPath
+
+from pydantic import BaseModel
+
+log = logging.getLogger("saline.runner")
+
+STDERR_TAIL = 800
+
+
+class CommandResult(BaseModel):
+    argv: list[str]
+    rc: int
+    stdout: str
+    stderr: str
+    duration_ms: float
+
+    @property
+    def ok(self) -> bool:
+        return self.rc == 0
+
+    def describe(self) -> str:
+        """The command, its rc and the tail of stderr: what a failed state's comment shows."""
+        tail = (self.stderr or self.stdout).strip()[-STDERR_TAIL:]
+        return f"command {' '.join(self.argv)!r} failed with rc={self.rc}" + (f": {tail}" if tail else "")
+
+
+class CommandError(RuntimeError):
+    def __init__(self, result: CommandResult):
+        super().__init__(result.describe())
+        self.result = result
+
+
+class PathOutsideRoot(ValueError):
+    pass
+
+
+class Runner:
+    def __init__(
+        self,
+        root: str | Path = "/",
+        env: Mapping[str, str] | None = None,
+        timeout: float = 300.0,
+    ):
+        self.root = Path(root)
+        self.env = dict(os.environ if env is None else env)
+        self.timeout = timeout
+
+    def path(self, node_path: str | PurePosixPath) -> Path:
+        """Map an absolute node path under the root; refuse relative paths and ``..``."""
+        p = PurePosixPath(node_path)
+        if not p.is_absolute():
+            raise PathOutsideRoot(f"{node_path!r} is not an absolute path")
+        if ".." in p.parts:
+            raise PathOutsideRoot(f"{node_path!r} contains '..'")
+        return self.root.joinpath(*p.parts[1:]) if str(self.root) != "/" else Path(p)
+
+    def which(self, name: str) -> str | None:
+        return shutil.which(name, path=self.env.get("PATH"))
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        check: bool = False,
+        timeout: float | None = None,
+        input: str | bytes | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> CommandResult:
+        argv = [str(a) for a in argv]
+        if not argv:
+            raise ValueError("empty argv")
+        full_env = {**self.env, **(env or {})}
+        started = time.monotonic()
+        try:
+            proc = subprocess.run(
+                argv,
+                input=input.encode() if isinstance(input, str) else input,
+                capture_output=True,
+                env=full_env,
+                timeout=timeout or self.timeout,
+                check=False,
+            )
+            rc, out, err = proc.returncode, proc.stdout, proc.stderr
+        except FileNotFoundError:
+            rc, out, err = 127, b"", f"{argv[0]}: command not found".encode()
+        except subprocess.TimeoutExpired as exc:
+            rc, out, err = 124, exc.stdout or b"", (exc.stderr or b"") + f"\ntimed out after {timeout or self.timeout}s".encode()
+        result = CommandResult(
+            argv=argv,
+            rc=rc,
+            stdout=out.decode(errors="replace"),
+            stderr=err.decode(errors="replace"),
+            duration_ms=round((time.monotonic() - started) * 1000, 3),
+        )
+        log.debug("ran %s rc=%s in %.1f ms", argv, rc, result.duration_ms)
+        if check and rc != 0:
+            raise CommandError(result)
+        return result
