@@ -1,0 +1,45 @@
+"""The agent's configuration (``/etc/saline/agent.yaml`` by default)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from saline.protocol.ids import AgentId
+
+DEFAULT_CONFIG = "/etc/saline/agent.yaml"
+
+
+class AgentConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # The id this agent asks to be known by. The master binds it to this agent's key
+    # when an operator accepts the key; it is never trusted from later messages.
+    id: AgentId
+    # Where the master's ROUTER socket is: tcp://HOST:4510, or ipc:///path for agents
+    # in namespaces on the master's machine (the cluster lab).
+    master: str = "tcp://127.0.0.1:4510"
+    # Plain endpoint that hands out the master's public keys on first contact (TOFU).
+    # Empty when the master's key is provisioned into pki_dir/master.pub.
+    master_bootstrap: str = "tcp://127.0.0.1:4511"
+    # If set, first contact only pins a master key with this fingerprint.
+    master_fingerprint: str | None = None
+    pki_dir: Path = Path("/etc/saline/pki/agent")
+    state_dir: Path = Path("/var/lib/saline/agent")  # replay cache + return spool (SQLite)
+    event_socket: Path | None = Path("/run/saline/agent-events.sock")  # local events (Pacemaker alerts)
+    log_file: Path | None = None
+    log_level: str = "INFO"
+    heartbeat_interval: float = Field(default=5.0, gt=0)
+    workers: int = Field(default=4, ge=1, le=64)
+    max_clock_skew: float = Field(default=30.0, ge=0)
+    max_frame: int = Field(default=64 * 1024 * 1024, ge=1024)
+    # Which functions a master may call (fnmatch patterns).
+    functions: list[str] = Field(default_factory=lambda: ["test.*", "facts.*", "state.*"])
+    # File paths that state modules manage are mapped under this root (tests: a temp dir).
+    state_root: Path = Path("/")
+    # Extra environment for state commands (e.g. LVM_SYSTEM_DIR, CIB_file in labs).
+    state_env: dict[str, str] = Field(default_factory=dict)
+    reconnect_min: float = 0.2
+    reconnect_max: float = 10.0
+    spool_resend_interval: float = Field(default=5.0, gt=0)

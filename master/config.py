@@ -1,0 +1,36 @@
+"""The master's configuration (``/etc/saline/master.yaml`` by default)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_CONFIG = "/etc/saline/master.yaml"
+
+
+class MasterConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # The agent port. Agents dial out to it; it is the only network listener besides
+    # the optional bootstrap port.
+    bind: str = "tcp://0.0.0.0:4510"
+    # Hands out the master's public keys to agents on first contact; "" disables it
+    # (provision pki/master.pub on the agents instead).
+    bootstrap_bind: str = "tcp://0.0.0.0:4511"
+    pki_dir: Path = Path("/etc/saline/pki/master")
+    db_path: Path = Path("/var/lib/saline/master/jobs.sqlite")
+    # Local control socket for the saline CLI (a Unix socket, mode 0600 unless control_group).
+    control_socket: Path = Path("/run/saline/master.sock")
+    control_group: str | None = None
+    state_roots: list[Path] = Field(default_factory=lambda: [Path("/srv/saline/states")])
+    pillar_roots: list[Path] = Field(default_factory=lambda: [Path("/srv/saline/pillar")])
+    log_file: Path | None = None
+    log_level: str = "INFO"
+    auto_accept: bool = False
+    heartbeat_timeout: float = Field(default=20.0, gt=0)
+    job_ttl: float = Field(default=300.0, gt=0)  # a job's not_after = issued + timeout + job_ttl
+    default_timeout: float = Field(default=30.0, gt=0)
+    max_frame: int = Field(default=16 * 1024 * 1024, ge=1024)
+    # Bad frames per agent connection per minute before that connection's frames are dropped unread.
+    bad_frame_limit: int = 100

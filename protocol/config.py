@@ -1,0 +1,41 @@
+"""Loading YAML configuration files into pydantic models (shared by master, agent and CLI)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from .codec import describe_validation_error
+
+C = TypeVar("C", bound=BaseModel)
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def load_config(model: type[C], path: str | Path | None, default_path: str | Path, overrides: dict | None = None) -> C:
+    """Read ``path`` (or ``default_path`` if it exists), apply ``overrides``, validate.
+
+    A missing explicit path is an error; a missing default path means "all defaults".
+    """
+    data: dict = {}
+    chosen = Path(path) if path else Path(default_path)
+    if path and not chosen.exists():
+        raise ConfigError(f"config file {chosen} does not exist")
+    if chosen.exists():
+        try:
+            loaded = yaml.safe_load(chosen.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{chosen}: not valid YAML: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{chosen}: top level must be a mapping")
+        data.update(loaded)
+    data.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{chosen}: {describe_validation_error(exc)}") from None
