@@ -1,0 +1,388 @@
+"""file.*: managed, absent, directory, keyvalue, line, comment, uncomment (Salt's names and arguments).
+
+Facts are an ``lstat`` of the node path (under the runner's root) plus the file's
+bytes; plans are file writes (atomic, :class:`WriteFileStep`), attribute changes and
+removals. ``changes`` carries a unified diff and mode/owner changes as ``{old, new}``.
+
+Differences from Salt, on purpose: the master renders ``source``/``template`` into
+``contents`` before the job leaves it (the agent never fetches files by path), so
+``file.managed`` has no ``source``/``template`` here; the last path component is never
+followed when it is a symlink (a managed path that is a symlink is refused rather
+than replaced), and no backup files are written.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import stat
+from collections.abc import Callable
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, model_validator
+
+
+from ..base import (
+    Facts,
+    MkdirStep,
+    Plan,
+    Refuse,
+    RemoveStep,
+    SetAttrsStep,
+    StateArgs,
+    StateContext,
+    Step,
+    WriteFileStep,
+    state_function,
+)
+from ..lineedit import EditError, LineMode, check_regex, comment as comment_text, keyvalue as keyvalue_text
+from ..lineedit import line as line_text, render_value, uncomment as uncomment_text
+from ..modes import Mode, format_mode
+from ..paths import NodePath
+from ..runner import Runner
+from ..textdiff import decode_text, unified_diff
+
+Regex = Annotated[str, AfterValidator(check_regex)]
+Scalar = str | bool | int | float
+
+# ---- facts --------------------------------------------------------------------------------
+
+
+class FileFacts(Facts):
+    path: str
+    kind: Literal["missing", "file", "directory", "symlink", "other"]
+    content: bytes | None = None
+    mode: int | None = None
+    user: str | None = None
+    group: str | None = None
+    parent_exists: bool = True
+    # Requested user/group names the node does not know (refused before anything runs).
+    unknown_owners: list[str] = Field(default_factory=list)
+
+
+def _name_of(lookup: Callable[[int], object], ident: int) -> str:
+    try:
+        return lookup(ident)[0]  # type: ignore[index]
+    except KeyError:
+        return str(ident)
+
+
+def _unknown_owners(user: str | None, group: str | None) -> list[str]:
+    unknown = []
+    for name, lookup, what in ((user, pwd.getpwnam, "user"), (group, grp.getgrnam, "group")):
+        if name is None:
+            continue
+        try:
+            lookup(name)
+        except KeyError:
+            unknown.append(f"{what} {name!r}")
+    return unknown
+
+
+def observe(runner: Runner, path: str, *, user: str | None = None, group: str | None = None) -> FileFacts:
+    target = runner.path(path)
+    unknown = _unknown_owners(user, group)
+    try:
+        st = os.lstat(target)
+    except FileNotFoundError:
+        return FileFacts(path=path, kind="missing", parent_exists=target.parent.is_dir(), unknown_owners=unknown)
+    if stat.S_ISLNK(st.st_mode):
+        kind = "symlink"
+    elif stat.S_ISDIR(st.st_mode):
+        kind = "directory"
+    elif stat.S_ISREG(st.st_mode):
+        kind = "file"
+    else:
+        kind = "other"
+    return FileFacts(
+        path=path,
+        kind=kind,
+        content=target.read_bytes() if kind == "file" else None,
+        mode=stat.S_IMODE(st.st_mode),
+        user=_name_of(pwd.getpwuid, st.st_uid),
+        group=_name_of(grp.getgrgid, st.st_gid),
+        unknown_owners=unknown,
+    )
+
+
+def file_facts(args: StateArgs, ctx: StateContext) -> FileFacts:
+    return observe(ctx.runner, args.name, user=getattr(args, "user", None), group=getattr(args, "group", None))
+
+
+# ---- shared planning pieces ----------------------------------------------------------------
+
+
+def _refuse_unknown_owners(facts: FileFacts) -> None:
+    if facts.unknown_owners:
+        raise Refuse(f"unknown {', '.join(facts.unknown_owners)} on this node")
+
+
+def _refuse_missing_parent(facts: FileFacts, makedirs: bool) -> None:
+    if not facts.parent_exists and not makedirs:
+        raise Refuse(f"parent directory of {facts.path} does not exist (set makedirs: true to create it)")
+
+
+def attr_changes(facts: FileFacts, mode: int | None, user: str | None, group: str | None) -> dict:
+    """{attr: {old, new}} for every requested attribute that differs from the observed one."""
+    changes = {}
+    if mode is not None and mode != facts.mode:
+        changes["mode"] = {"old": format_mode(facts.mode), "new": format_mode(mode)}
+    if user is not None and user != facts.user:
+        changes["user"] = {"old": facts.user, "new": user}
+    if group is not None and group != facts.group:
+        changes["group"] = {"old": facts.group, "new": group}
+    return changes
+
+
+def new_attrs(mode: int | None, user: str | None, group: str | None) -> dict:
+    """Attributes of an object about to be created, in the same {old, new} shape."""
+    return attr_changes(FileFacts(path="", kind="missing"), mode, user, group)
+
+
+def _text_of(facts: FileFacts) -> str:
+    try:
+        return decode_text(facts.content or b"", facts.path)
+    except ValueError as exc:
+        raise Refuse(str(exc)) from None
+
+
+def edit_plan(facts: FileFacts, edit: Callable[[str], str], *, create: bool = False) -> Plan:
+    """Plan for the line-editing functions: read the text, edit it, write it back if it differs."""
+    if facts.kind == "missing":
+        if not create:
+            raise Refuse(f"{facts.path} does not exist")
+        _refuse_missing_parent(facts, makedirs=False)
+        old: str | None = None
+    elif facts.kind != "file":
+        raise Refuse(f"{facts.path} is a {facts.kind}, not a regular file")
+    else:
+        old = _text_of(facts)
+    try:
+        new = edit(old or "")
+    except EditError as exc:
+        raise Refuse(str(exc)) from None
+    if old is not None and new == old:
+        return Plan(comment=f"File {facts.path} is in the correct state")
+    verb = "Create" if old is None else "Edit"
+    return Plan(
+        steps=[WriteFileStep(description=f"{verb} {facts.path}", path=facts.path, content=new.encode())],
+        changes={"diff": unified_diff(facts.path, old, new)},
+    )
+
+
+# ---- file.managed -------------------------------------------------------------------------
+
+
+class ManagedArgs(StateArgs):
+    name: NodePath
+    contents: str | None = None
+    mode: Mode | None = None
+    user: str | None = None
+    group: str | None = None
+    makedirs: bool = False
+    # Salt: with replace false an existing file's content is left alone (attributes still managed).
+    replace: bool = True
+
+
+@state_function("file.managed", ManagedArgs, facts=file_facts)
+def managed(args: ManagedArgs, facts: FileFacts) -> Plan:
+    """A regular file with the given contents, mode and owner."""
+    _refuse_unknown_owners(facts)
+    if facts.kind not in ("missing", "file"):
+        raise Refuse(f"{args.name} is a {facts.kind}; file.managed only replaces regular files")
+    if facts.kind == "missing":
+        _refuse_missing_parent(facts, args.makedirs)
+        changes: dict = {"new": f"file {args.name} created"}
+        if args.contents:
+            changes["diff"] = unified_diff(args.name, None, args.contents)
+        changes.update(new_attrs(args.mode, args.user, args.group))
+        step = WriteFileStep(
+            description=f"Create {args.name}", path=args.name, content=(args.contents or "").encode(),
+            mode=args.mode, user=args.user, group=args.group, makedirs=args.makedirs,
+        )
+        return Plan(steps=[step], changes=changes)
+
+    changes = attr_changes(facts, args.mode, args.user, args.group)
+    wanted = None if args.contents is None or not args.replace else args.contents.encode()
+    steps: list[Step] = []
+    if wanted is not None and wanted != facts.content:
+        try:
+            changes["diff"] = unified_diff(args.name, decode_text(facts.content or b"", args.name), args.contents)
+        except ValueError:
+            changes["diff"] = "Replace binary file"
+        # A write sets every owner field; fill the unrequested one from the file so it is kept.
+        user = args.user or (facts.user if args.group else None)
+        group = args.group or (facts.group if args.user else None)
+        steps.append(WriteFileStep(description=f"Write {args.name}", path=args.name, content=wanted,
+                                   mode=args.mode, user=user, group=group))
+    elif changes:
+        steps.append(SetAttrsStep(description=f"Set {', '.join(changes)} of {args.name}", path=args.name,
+                                  mode=args.mode, user=args.user, group=args.group))
+    return Plan(steps=steps, changes=changes, comment=f"File {args.name} is in the correct state")
+
+
+# ---- file.directory -----------------------------------------------------------------------
+
+
+class DirectoryArgs(StateArgs):
+    name: NodePath
+    mode: Mode | None = None
+    user: str | None = None
+    group: str | None = None
+    makedirs: bool = False
+
+
+@state_function("file.directory", DirectoryArgs, facts=file_facts)
+def directory(args: DirectoryArgs, facts: FileFacts) -> Plan:
+    """A directory with the given mode and owner."""
+    _refuse_unknown_owners(facts)
+    if facts.kind not in ("missing", "directory"):
+        raise Refuse(f"{args.name} exists and is a {facts.kind}, not a directory")
+    if facts.kind == "missing":
+        _refuse_missing_parent(facts, args.makedirs)
+        step = MkdirStep(description=f"Create directory {args.name}", path=args.name, mode=args.mode,
+                         user=args.user, group=args.group, parents=args.makedirs)
+        return Plan(steps=[step], changes={args.name: "New Dir", **new_attrs(args.mode, args.user, args.group)})
+    changes = attr_changes(facts, args.mode, args.user, args.group)
+    if not changes:
+        return Plan(comment=f"Directory {args.name} is in the correct state")
+    step = SetAttrsStep(description=f"Set {', '.join(changes)} of {args.name}", path=args.name,
+                        mode=args.mode, user=args.user, group=args.group)
+    return Plan(steps=[step], changes=changes)
+
+
+# ---- file.absent --------------------------------------------------------------------------
+
+
+def _not_root(path: str) -> str:
+    if path == "/":
+        raise ValueError("refusing to make '/' absent")
+    return path
+
+
+class AbsentArgs(StateArgs):
+    name: Annotated[NodePath, AfterValidator(_not_root)]
+
+
+@state_function("file.absent", AbsentArgs, facts=file_facts)
+def absent(args: AbsentArgs, facts: FileFacts) -> Plan:
+    """No file, symlink or directory (removed recursively, like Salt) at the path."""
+    if facts.kind == "missing":
+        return Plan(comment=f"File {args.name} is not present")
+    what = "directory" if facts.kind == "directory" else facts.kind
+    return Plan(
+        steps=[RemoveStep(description=f"Remove {what} {args.name}", path=args.name, recursive=True)],
+        changes={"removed": args.name},
+    )
+
+
+# ---- file.keyvalue ------------------------------------------------------------------------
+
+
+class KeyValueArgs(StateArgs):
+    name: NodePath
+    key: str | None = None
+    value: Scalar | None = None
+    key_values: dict[str, Scalar] | None = None
+    separator: str = Field(default="=", min_length=1)
+    # Salt: a comment prefix ("#") to remove from lines holding a wanted key.
+    uncomment: str | None = None
+    append_if_not_found: bool = False
+    create_if_missing: bool = False
+
+    @model_validator(mode="after")
+    def _one_way_to_name_keys(self) -> KeyValueArgs:
+        if self.key_values is not None and (self.key is not None or self.value is not None):
+            raise ValueError("give either key_values or key and value, not both")
+        if self.key_values is None and (self.key is None or self.value is None):
+            raise ValueError("key_values (or key and value) is required")
+        if self.key_values == {}:
+            raise ValueError("key_values is empty")
+        return self
+
+    def rendered(self) -> dict[str, str]:
+        pairs = self.key_values if self.key_values is not None else {self.key: self.value}
+        return {str(k): render_value(v) for k, v in pairs.items()}
+
+
+@state_function("file.keyvalue", KeyValueArgs, facts=file_facts)
+def keyvalue(args: KeyValueArgs, facts: FileFacts) -> Plan:
+    """``KEY<separator>VALUE`` lines in a shell-style config (``/etc/default/grub``)."""
+    wanted = args.rendered()
+    return edit_plan(
+        facts,
+        lambda text: keyvalue_text(text, wanted, args.separator, uncomment=args.uncomment,
+                                   append_if_not_found=args.append_if_not_found or facts.kind == "missing"),
+        create=args.create_if_missing,
+    )
+
+
+# ---- file.line ------------------------------------------------------------------------------
+
+
+class LineArgs(StateArgs):
+    name: NodePath
+    mode: LineMode
+    content: str | None = None
+    match: Regex | None = None
+    before: Regex | None = None
+    after: Regex | None = None
+    location: Literal["start", "end"] | None = None
+    indent: bool = True
+    create: bool = False
+
+    @model_validator(mode="after")
+    def _arguments_fit_the_mode(self) -> LineArgs:
+        if self.mode in ("ensure", "insert", "replace") and self.content is None:
+            raise ValueError(f"mode {self.mode} needs content")
+        if self.content is not None and "\n" in self.content:
+            raise ValueError("content must be a single line")
+        if self.mode == "delete" and self.content is None and self.match is None:
+            raise ValueError("mode delete needs match or content")
+        if self.mode == "ensure" and self.before is None and self.after is None:
+            raise ValueError("mode ensure needs before and/or after")
+        if self.location is not None and (self.mode != "insert" or self.before or self.after):
+            raise ValueError("location is only for mode insert without before/after")
+        return self
+
+
+@state_function("file.line", LineArgs, facts=file_facts)
+def line(args: LineArgs, facts: FileFacts) -> Plan:
+    """One line ensured, inserted, replaced or deleted (Salt's file.line modes)."""
+    return edit_plan(
+        facts,
+        lambda text: line_text(text, args.mode, content=args.content, match=args.match, before=args.before,
+                               after=args.after, location=args.location, indent=args.indent),
+        create=args.create,
+    )
+
+
+# ---- file.comment / file.uncomment ---------------------------------------------------------------
+
+
+class CommentArgs(StateArgs):
+    name: NodePath
+    regex: Regex
+    char: str = Field(default="#", min_length=1)
+    ignore_missing: bool = False
+
+
+class UncommentArgs(StateArgs):
+    name: NodePath
+    regex: Regex
+    char: str = Field(default="#", min_length=1)
+
+
+@state_function("file.comment", CommentArgs, facts=file_facts)
+def comment(args: CommentArgs, facts: FileFacts) -> Plan:
+    """Comment out every logical line (backslash continuations included) matching ``regex``."""
+    if facts.kind == "missing" and args.ignore_missing:
+        return Plan(comment=f"{args.name} does not exist; ignore_missing is set")
+    return edit_plan(facts, lambda text: comment_text(text, args.regex, args.char, ignore_missing=args.ignore_missing))
+
+
+@state_function("file.uncomment", UncommentArgs, facts=file_facts)
+def uncomment(args: UncommentArgs, facts: FileFacts) -> Plan:
+    """Uncomment every logical line matching ``regex`` (the regex does not include ``char``)."""
+    return edit_plan(facts, lambda text: uncomment_text(text, args.regex, args.char))
