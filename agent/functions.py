@@ -63,7 +63,7 @@ FUNCTIONS: dict[str, AgentFunction] = {}
 
 # Modules whose import registers functions. New families (state.*, pacemaker events …)
 # add themselves here.
-FUNCTION_MODULES = ["saline.agent.fn_test", "saline.agent.fn_facts"]
+FUNCTION_MODULES = ["saline.agent.fn_test", "saline.agent.fn_facts", "saline.agent.fn_state"]
 
 
 def agent_function(name: str, args_model: type[BaseModel] = NoArgs):
