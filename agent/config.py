@@ -27,7 +27,6 @@ class AgentConfig(BaseModel):
     master_fingerprint: str | None = None
     pki_dir: Path = Path("/etc/saline/pki/agent")
     state_dir: Path = Path("/var/lib/saline/agent")  # replay cache + return spool (SQLite)
-    event_socket: Path | None = Path("/run/saline/agent-events.sock")  # local events (Pacemaker alerts)
     log_file: Path | None = None
     log_level: str = "INFO"
     heartbeat_interval: float = Field(default=5.0, gt=0)

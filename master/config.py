@@ -29,7 +29,6 @@ class MasterConfig(BaseModel):
     log_level: str = "INFO"
     auto_accept: bool = False
     heartbeat_timeout: float = Field(default=20.0, gt=0)
-    job_ttl: float = Field(default=300.0, gt=0)  # a job's not_after = issued + timeout + job_ttl
     default_timeout: float = Field(default=30.0, gt=0)
     max_frame: int = Field(default=16 * 1024 * 1024, ge=1024)
     # Bad frames per agent connection per minute before that connection's frames are dropped unread.

@@ -58,6 +58,8 @@ class Hello(Strict):
     agent_id: AgentId
     version: str = Field(max_length=64)
     sign_pub: bytes = Field(min_length=32, max_length=32)
+    # The node's facts (facts.items), so the master can render states for it.
+    facts: dict[str, Any] = Field(default_factory=dict)
 
 
 class Welcome(Strict):

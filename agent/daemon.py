@@ -1,0 +1,266 @@
+"""``saline-agent``: dial out to the master, verify jobs, run them, spool and send returns."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+
+import click
+import zmq
+import zmq.utils.monitor
+
+from saline.protocol import __version__
+from saline.protocol.codec import decode_message, pack
+from saline.protocol.config import ConfigError, load_config
+from saline.protocol.errors import KeyFileError, ProtocolError
+from saline.protocol.keys import PublicBundle, load_or_create
+from saline.protocol.logsetup import setup_logging
+from saline.protocol.messages import Ack, Error, Heartbeat, Hello, Job, ReturnBody, Welcome
+from saline.protocol.signing import sign_return
+
+from .config import DEFAULT_CONFIG, AgentConfig
+from .functions import load_functions
+from .pinning import PinError, check_for_changed_key, pin_first_contact, pinned_bundle
+from .runner import JobRunner
+from .store import AgentStore
+from .verifier import JobRefused, JobVerifier
+
+log = logging.getLogger("saline.agent")
+
+_HANDSHAKE_FAILED = {
+    zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL,
+    zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL,
+    zmq.EVENT_HANDSHAKE_FAILED_AUTH,
+}
+
+
+class Agent:
+    def __init__(self, cfg: AgentConfig):
+        self.cfg = cfg
+        self.ctx = zmq.Context()
+        self.running = True
+        self.key_state = "unknown"
+        self.started = time.time()
+        self.keyset, created = load_or_create(cfg.pki_dir)
+        if created:
+            log.info("created agent keys in %s (fingerprint %s)", cfg.pki_dir, self.keyset.public.fingerprint)
+        self.store = AgentStore(cfg.state_dir)
+        load_functions()
+        settings = {"state_root": str(cfg.state_root), "state_env": dict(cfg.state_env)}
+        self.jobs = JobRunner(cfg.id, __version__, cfg.workers, cfg.functions, settings)
+        self.settings = settings
+
+    # ---- master key ----------------------------------------------------------------
+    def _master_bundle(self) -> PublicBundle | None:
+        bundle = pinned_bundle(self.cfg.pki_dir)
+        delay = self.cfg.reconnect_min
+        while bundle is None and self.running:
+            if not self.cfg.master_bootstrap:
+                raise PinError(f"no master key at {Path(self.cfg.pki_dir) / 'master.pub'} and master_bootstrap is off")
+            bundle = pin_first_contact(self.ctx, self.cfg.pki_dir, self.cfg.master_bootstrap, self.cfg.master_fingerprint)
+            if bundle is None:
+                log.info("master bootstrap %s not answering; retrying in %.1fs", self.cfg.master_bootstrap, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, self.cfg.reconnect_max)
+        return bundle
+
+    # ---- lifecycle ------------------------------------------------------------------
+    def run(self) -> None:
+        signal.signal(signal.SIGTERM, lambda *_: self.stop())
+        signal.signal(signal.SIGINT, lambda *_: self.stop())
+        bundle = self._master_bundle()
+        if bundle is None:
+            return
+        self.master_bundle = bundle
+        self.verifier = JobVerifier(self.cfg.id, bundle.verifier(), self.store, self.cfg.max_clock_skew, self.cfg.max_frame)
+        from .fn_facts import gather_facts
+
+        self.facts = gather_facts(self.cfg.id, __version__)
+        s = self.sock = self.ctx.socket(zmq.DEALER)
+        s.curve_secretkey = self.keyset.curve_secret.encode()
+        s.curve_publickey = self.keyset.curve_pub.encode()
+        s.curve_serverkey = bundle.curve_pub.encode()
+        s.linger = 0
+        s.maxmsgsize = self.cfg.max_frame
+        s.reconnect_ivl = int(self.cfg.reconnect_min * 1000)
+        s.reconnect_ivl_max = int(self.cfg.reconnect_max * 1000)
+        self.monitor = s.get_monitor_socket(
+            zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+            | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+        )
+        s.connect(self.cfg.master)
+        log.info("saline-agent %s (%s) connecting to %s, master key %s", self.cfg.id, __version__,
+                 self.cfg.master, bundle.fingerprint)
+        try:
+            self._loop()
+        finally:
+            self.close()
+
+    def stop(self) -> None:
+        self.running = False
+
+    def close(self) -> None:
+        self.jobs.shutdown()
+        for sock in (getattr(self, "monitor", None), getattr(self, "sock", None)):
+            if sock is not None:
+                sock.close(linger=0)
+        self.ctx.term()
+        self.store.close()
+        log.info("saline-agent stopped")
+
+    # ---- the loop ----------------------------------------------------------------------
+    def _loop(self) -> None:
+        poller = zmq.Poller()
+        poller.register(self.sock, zmq.POLLIN)
+        poller.register(self.monitor, zmq.POLLIN)
+        poller.register(self.jobs.wake_r, zmq.POLLIN)
+        next_beat = next_resend = next_prune = 0.0
+        while self.running:
+            now = time.time()
+            if now >= next_beat:
+                self._beat()
+                next_beat = now + self.cfg.heartbeat_interval
+            if now >= next_resend:
+                self._resend_spool(older_than=self.cfg.spool_resend_interval)
+                next_resend = now + self.cfg.spool_resend_interval
+            if now >= next_prune:
+                self.store.prune_seen(self.cfg.max_clock_skew)
+                next_prune = now + 300
+            for body in self.jobs.expire(now):
+                self._send_return(body)
+            deadline = min(next_beat, next_resend, self.jobs.next_deadline() or next_beat)
+            events = dict(poller.poll(max(0, int((deadline - time.time()) * 1000)) + 1))
+            if self.monitor in events:
+                self._on_monitor()
+            if self.jobs.wake_r in events:
+                for body in self.jobs.drain_wakeups():
+                    self._send_return(body)
+            if self.sock in events:
+                self._drain_master()
+
+    def _send(self, msg) -> None:
+        try:
+            self.sock.send(pack(msg), zmq.NOBLOCK)
+        except zmq.Again:
+            log.debug("send queue full; %s dropped (the spool resends returns)", msg.kind)
+
+    def _beat(self) -> None:
+        if self.key_state == "accepted":
+            self._send(Heartbeat(version=__version__, uptime=time.time() - self.started,
+                                 running_jobs=len(self.jobs.running)))
+        else:
+            self._hello()
+
+    def _hello(self) -> None:
+        self._send(Hello(agent_id=self.cfg.id, version=__version__, sign_pub=self.keyset.public.sign_pub,
+                         facts=self.facts))
+
+    def _on_monitor(self) -> None:
+        while True:
+            try:
+                evt = zmq.utils.monitor.recv_monitor_message(self.monitor, zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            event = evt["event"]
+            if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                log.info("connected to master %s", self.cfg.master)
+                self._hello()
+                self._resend_spool(older_than=0)
+            elif event == zmq.EVENT_DISCONNECTED:
+                log.warning("disconnected from master; reconnecting")
+            elif event in _HANDSHAKE_FAILED:
+                self._on_handshake_failed(event)
+
+    def _on_handshake_failed(self, event: int) -> None:
+        if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+            log.error("master refused this agent's key (rejected on the master? see `saline keys list`)")
+            return
+        problem = check_for_changed_key(self.ctx, self.master_bundle, self.cfg.master_bootstrap)
+        log.error(problem or "CURVE handshake with the master failed (is the pinned master key right?)")
+
+    def _drain_master(self) -> None:
+        while True:
+            try:
+                raw = self.sock.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            try:
+                msg = decode_message(raw, self.cfg.max_frame)
+            except ProtocolError as exc:
+                log.warning("bad frame from master: %s", exc)
+                continue
+            try:
+                self._on_master_message(msg)
+            except Exception:
+                log.exception("error handling %s from master; continuing", msg.kind)
+
+    def _on_master_message(self, msg) -> None:
+        if isinstance(msg, Job):
+            self._on_job(msg)
+        elif isinstance(msg, Ack):
+            self.store.unspool(msg.jid)
+        elif isinstance(msg, Welcome):
+            if msg.key_state != self.key_state:
+                if msg.key_state == "accepted":
+                    log.info("key accepted by the master")
+                    self._resend_spool(older_than=0)
+                elif msg.key_state == "pending":
+                    log.warning("key is pending on the master (fingerprint %s): waiting for `saline keys accept %s`",
+                                self.keyset.public.fingerprint, self.cfg.id)
+                else:
+                    log.error("master says this key is %s: %s", msg.key_state, msg.message)
+            self.key_state = msg.key_state
+        elif isinstance(msg, Error):
+            log.warning("master reports %s: %s", msg.code, msg.message)
+        else:
+            log.warning("unexpected %s message from master; ignored", msg.kind)
+
+    def _on_job(self, job: Job) -> None:
+        try:
+            body = self.verifier.verify(job)
+        except JobRefused as exc:
+            log.warning("job refused (%s)%s: %s", exc.code, f" jid={exc.jid}" if exc.jid else "", exc.reason)
+            self._send(Error(code=exc.code, message=exc.reason[:4000], jid=exc.jid))
+            return
+        log.info("job %s: %s", body.jid, body.fun)
+        immediate = self.jobs.submit(body)
+        if immediate is not None:
+            self._send_return(immediate)
+
+    def _send_return(self, body: ReturnBody) -> None:
+        frame = pack(sign_return(body, self.keyset))
+        self.store.spool(body.jid, frame)  # on disk before it leaves, removed on ack
+        try:
+            self.sock.send(frame, zmq.NOBLOCK)
+        except zmq.Again:
+            log.info("return %s spooled; master not reachable right now", body.jid)
+
+    def _resend_spool(self, older_than: float) -> None:
+        for jid, frame in self.store.due(older_than):
+            try:
+                self.sock.send(frame, zmq.NOBLOCK)
+            except zmq.Again:
+                return
+
+
+@click.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help=f"YAML config (default {DEFAULT_CONFIG})")
+@click.option("--id", "agent_id", default=None, help="Agent id (overrides the config)")
+@click.option("--log-level", default=None)
+def main(config_path: str | None, agent_id: str | None, log_level: str | None) -> None:
+    """Run the saline agent in the foreground."""
+    try:
+        cfg = load_config(AgentConfig, config_path, DEFAULT_CONFIG, {"id": agent_id, "log_level": log_level})
+    except ConfigError as exc:
+        click.echo(f"saline-agent: {exc}", err=True)
+        sys.exit(1)
+    setup_logging(cfg.log_level, cfg.log_file)
+    try:
+        Agent(cfg).run()
+    except (KeyFileError, PinError) as exc:
+        log.error("%s", exc)
+        click.echo(f"saline-agent: {exc}", err=True)
+        sys.exit(1)

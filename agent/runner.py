@@ -1,0 +1,132 @@
+"""Running jobs in worker threads with a per-job timeout and a concurrency limit.
+
+No process is forked per job (that is where Salt spends most of its per-job CPU).
+A thread cannot be killed, so a job that overruns its timeout gets a failed return at
+once, its cancel event is set, and whatever it produces later is dropped. State
+commands have their own timeouts in the command runner, so they end too.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from saline.protocol.messages import JobBody, ReturnBody
+
+from .functions import FUNCTIONS, FunctionContext, FunctionError, FunctionResult, bind_args, is_allowed
+
+log = logging.getLogger("saline.agent.jobs")
+
+
+@dataclass
+class Running:
+    body: JobBody
+    started: float
+    deadline: float
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+class JobRunner:
+    """Workers push finished ReturnBody objects onto ``done`` and write a byte to a pipe
+    so the agent's poll loop wakes at once (no polling latency on the round trip)."""
+
+    def __init__(self, agent_id: str, version: str, workers: int, allowlist: list[str], settings: dict):
+        self.agent_id, self.version = agent_id, version
+        self.allowlist = allowlist
+        self.settings = settings
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="job")
+        self.max_queued = workers * 4
+        self.running: dict[str, Running] = {}
+        self.done: queue.Queue[ReturnBody] = queue.Queue()
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_r, False)
+        self._lock = threading.Lock()
+
+    def _finish(self, body: ReturnBody) -> None:
+        with self._lock:
+            if self.running.pop(body.jid, None) is None:
+                log.info("job %s finished after it had timed out; result dropped", body.jid)
+                return
+        self.done.put(body)
+        os.write(self.wake_w, b"x")
+
+    def _fail(self, job: JobBody, started: float, error: str, retcode: int = 1) -> ReturnBody:
+        return ReturnBody(jid=job.jid, agent_id=self.agent_id, fun=job.fun, success=False, retcode=retcode,
+                          error=error, started_at=started, finished_at=time.time())
+
+    def submit(self, job: JobBody) -> ReturnBody | None:
+        """Start a job; returns an immediate failure return if it cannot start."""
+        started = time.time()
+        if not is_allowed(job.fun, self.allowlist):
+            log.warning("job %s refused: function %s is not in this agent's allowlist", job.jid, job.fun)
+            return self._fail(job, started, f"function {job.fun} is not allowed on this agent")
+        fn = FUNCTIONS.get(job.fun)
+        if fn is None:
+            return self._fail(job, started, f"unknown function {job.fun}")
+        with self._lock:
+            if len(self.running) >= self.max_queued:
+                return self._fail(job, started, f"agent busy: {len(self.running)} jobs running or queued")
+            run = self.running[job.jid] = Running(job, started, started + job.timeout)
+        ctx = FunctionContext(self.agent_id, self.version, self.settings, run.cancel)
+        self.pool.submit(self._execute, fn, job, ctx, started)
+        return None
+
+    def _execute(self, fn, job: JobBody, ctx: FunctionContext, started: float) -> None:
+        try:
+            args = bind_args(fn, job.args, job.kwargs)
+            out = fn.run(args, ctx)
+            if isinstance(out, FunctionResult):
+                body = ReturnBody(jid=job.jid, agent_id=self.agent_id, fun=job.fun, success=out.success,
+                                  retcode=out.retcode, data=out.data, started_at=started, finished_at=time.time())
+            else:
+                body = ReturnBody(jid=job.jid, agent_id=self.agent_id, fun=job.fun, success=True, data=out,
+                                  started_at=started, finished_at=time.time())
+        except FunctionError as exc:
+            body = self._fail(job, started, str(exc), exc.retcode)
+        except Exception as exc:
+            log.exception("job %s (%s) crashed", job.jid, job.fun)
+            body = self._fail(job, started, f"{type(exc).__name__}: {exc}")
+        self._finish(body)
+
+    def expire(self, now: float | None = None) -> list[ReturnBody]:
+        """Failed returns for jobs past their timeout."""
+        now = time.time() if now is None else now
+        out = []
+        with self._lock:
+            for jid, run in list(self.running.items()):
+                if now >= run.deadline:
+                    del self.running[jid]
+                    run.cancel.set()
+                    log.warning("job %s (%s) timed out after %.1fs", jid, run.body.fun, run.body.timeout)
+                    out.append(self._fail(run.body, run.started, f"timed out after {run.body.timeout:g}s", 124))
+        return out
+
+    def next_deadline(self) -> float | None:
+        with self._lock:
+            return min((r.deadline for r in self.running.values()), default=None)
+
+    def drain_wakeups(self) -> list[ReturnBody]:
+        try:
+            while os.read(self.wake_r, 4096):
+                pass
+        except BlockingIOError:
+            pass
+        out = []
+        while True:
+            try:
+                out.append(self.done.get_nowait())
+            except queue.Empty:
+                return out
+
+    def shutdown(self) -> None:
+        with self._lock:
+            for run in self.running.values():
+                run.cancel.set()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        os.close(self.wake_r)
+        os.close(self.wake_w)

@@ -1,0 +1,35 @@
+"""Compiling each targeted agent's states on the master before anything is published.
+
+Each agent gets only its own pillar and its own compiled state list (file contents
+inline), so an agent never fetches files or another node's secrets from the master.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .server import Master
+
+log = logging.getLogger("saline.master.apply")
+
+
+def compile_for_agents(master: "Master", agents: list[str], states: list[str]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Returns (compiled run per agent as plain data, errors per agent)."""
+    from saline.states.compiler import CompileError, compile_highstate, load_pillar
+
+    compiled: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for aid in agents:
+        p = master.presence.get(aid)
+        node = dict(p.facts) if p and p.facts else {"id": aid}
+        try:
+            pillar = load_pillar(master.cfg.pillar_roots, aid, node)
+            run = compile_highstate(master.cfg.state_roots, pillar, node, aid, states or None)
+        except CompileError as exc:
+            errors[aid] = [str(exc)]
+            log.warning("compile error for %s: %s", aid, exc)
+            continue
+        compiled[aid] = run.model_dump(mode="python")
+    return compiled, errors

@@ -1,0 +1,333 @@
+"""``saline``: the operator CLI. Talks to the master over its local control socket."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from saline.protocol.config import ConfigError, load_config
+from saline.protocol.control import (
+    AgentsRequest, ApplyRequest, ControlReply, JobShowRequest, JobsListRequest, KeysRequest, PingRequest, RunRequest,
+)
+
+from .client import ControlClient, MasterUnavailable
+from .config import DEFAULT_CONFIG, MasterConfig
+
+EXIT_OK, EXIT_ERROR, EXIT_FAILED = 0, 1, 2
+
+out = Console()
+err = Console(stderr=True)
+
+
+class Ctx:
+    def __init__(self, socket: Path, as_json: bool):
+        self.client = ControlClient(socket)
+        self.as_json = as_json
+
+    def ask(self, req, timeout: float) -> ControlReply:
+        try:
+            reply = self.client.request(req, timeout)
+        except MasterUnavailable as exc:
+            fail(str(exc))
+        if not reply.ok:
+            if self.as_json:
+                click.echo(json.dumps(reply.model_dump(), indent=2, default=str))
+                sys.exit(EXIT_ERROR)
+            detail = reply.data.get("errors") if isinstance(reply.data, dict) else None
+            fail(reply.error or "request failed", detail)
+        return reply
+
+
+def fail(message: str, detail: Any = None) -> None:
+    err.print(f"[bold red]Error:[/] {message}", highlight=False)
+    if isinstance(detail, dict):
+        for agent, errors in detail.items():
+            for e in errors if isinstance(errors, list) else [errors]:
+                err.print(f"  {agent}: {e}", highlight=False)
+    sys.exit(EXIT_ERROR)
+
+
+def _when(ts: float | None) -> str:
+    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
+
+
+def _dump(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+@click.group()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help=f"master config (default {DEFAULT_CONFIG})")
+@click.option("--socket", "socket_path", type=click.Path(), help="master control socket (overrides the config)")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None, socket_path: str | None, as_json: bool) -> None:
+    """saline: Salt-style orchestration for two-node HA clusters."""
+    if socket_path is None:
+        try:
+            cfg = load_config(MasterConfig, config_path, DEFAULT_CONFIG)
+        except ConfigError as exc:
+            fail(str(exc))
+        socket_path = str(cfg.control_socket)
+    ctx.obj = Ctx(Path(socket_path), as_json)
+
+
+def _json_opt(f):
+    """`--json` is accepted after the subcommand too (``saline run '*' test.ping --json``)."""
+    def set_json(ctx: click.Context, _param, value: bool):
+        if value:
+            ctx.find_object(Ctx).as_json = True
+        return value
+
+    return click.option("--json", "as_json_local", is_flag=True, expose_value=False, callback=set_json,
+                        help="machine-readable output")(f)
+
+
+# ---- run / apply --------------------------------------------------------------------------------
+
+
+def _parse_cli_args(raw: tuple[str, ...]) -> tuple[list[Any], dict[str, Any]]:
+    """Salt style: ``key=value`` is a keyword argument, anything else positional; values are YAML."""
+    import yaml
+
+    args, kwargs = [], {}
+    for item in raw:
+        key, sep, value = item.partition("=")
+        if sep and key.isidentifier():
+            kwargs[key] = yaml.safe_load(value) if value else ""
+        else:
+            args.append(yaml.safe_load(item))
+    return args, kwargs
+
+
+def _print_job(job: dict, c: Ctx) -> int:
+    returns = job["returns"]
+    failed = [r for r in returns if r["status"] != "returned" or not r["success"]]
+    if c.as_json:
+        _dump(job)
+        return EXIT_FAILED if failed else EXIT_OK
+    table = Table(title=f"job {job['jid']}  {job['fun']}", title_justify="left")
+    for col in ("agent", "status", "result"):
+        table.add_column(col)
+    for r in returns:
+        if r["status"] == "returned":
+            status = "[green]ok[/]" if r["success"] else "[red]failed[/]"
+            value = r["data"] if r["success"] else (r["error"] or r["data"])
+            text = value if isinstance(value, str) else json.dumps(value, indent=1, default=str)
+        else:
+            status = {"no_return": "[red]no return[/]", "not_connected": "[red]agent down[/]",
+                      "pending": "[yellow]pending[/]"}[r["status"]]
+            text = {"no_return": "did not return before the timeout",
+                    "not_connected": "agent was not connected when the job was published",
+                    "pending": "still running"}[r["status"]]
+        table.add_row(r["agent_id"], status, text)
+    out.print(table)
+    ok = len(returns) - len(failed)
+    out.print(f"{ok} of {len(returns)} agent(s) succeeded", style="green" if not failed else "red")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+@main.command()
+@click.argument("target")
+@click.argument("function")
+@click.argument("args", nargs=-1)
+@click.option("--timeout", type=float, default=None, help="seconds to wait for returns (master default 30)")
+@_json_opt
+@click.pass_obj
+def run(c: Ctx, target: str, function: str, args: tuple[str, ...], timeout: float | None) -> None:
+    """Run FUNCTION on the agents matching TARGET (glob, comma list, or 'all').
+
+    Arguments are YAML values; key=value gives a keyword argument:
+    saline run 'node*' test.sleep seconds=2
+    """
+    pos, kw = _parse_cli_args(args)
+    try:
+        req = RunRequest(target=target, fun=function, args=pos, kwargs=kw, timeout=timeout)
+    except Exception as exc:
+        fail(f"bad request: {exc}")
+    reply = c.ask(req, (timeout or 30) + 30)
+    sys.exit(_print_job(reply.data, c))
+
+
+@main.command()
+@click.argument("target")
+@click.argument("states", nargs=-1)
+@click.option("--test", is_flag=True, help="dry run: show what would change, change nothing")
+@click.option("--timeout", type=float, default=None)
+@_json_opt
+@click.pass_obj
+def apply(c: Ctx, target: str, states: tuple[str, ...], test: bool, timeout: float | None) -> None:
+    """Apply STATES (or the highstate from the top file) on the agents matching TARGET."""
+    from saline.states.report import render_run
+
+    reply = c.ask(ApplyRequest(target=target, states=list(states), test=test, timeout=timeout), (timeout or 30) + 60)
+    job = reply.data
+    failed = False
+    if c.as_json:
+        _dump(job)
+    for r in job["returns"]:
+        bad = r["status"] != "returned" or not r["success"]
+        failed = failed or bad
+        if c.as_json:
+            continue
+        if r["status"] == "returned" and isinstance(r["data"], dict) and "results" in r["data"]:
+            render_run(out, r["agent_id"], r["data"])
+        else:
+            out.print(f"[bold]{r['agent_id']}[/]: [red]{r['status']}[/] {r.get('error') or ''}")
+    sys.exit(EXIT_FAILED if failed else EXIT_OK)
+
+
+# ---- keys -------------------------------------------------------------------------------------
+
+
+@main.group()
+def keys() -> None:
+    """Manage agent keys (like salt-key): list, accept, reject, delete."""
+
+
+@keys.command("list")
+@_json_opt
+@click.pass_obj
+def keys_list(c: Ctx) -> None:
+    """List keys by state."""
+    rows = c.ask(KeysRequest(action="list"), 10).data
+    if c.as_json:
+        _dump(rows)
+        return
+    table = Table()
+    for col in ("agent", "state", "fingerprint", "first seen"):
+        table.add_column(col)
+    colors = {"accepted": "green", "pending": "yellow", "rejected": "red"}
+    for r in rows:
+        table.add_row(r["id"], f"[{colors[r['state']]}]{r['state']}[/]", r["fingerprint"], _when(r["first_seen"]))
+    out.print(table)
+
+
+def _key_action(action: str):
+    @click.argument("match", required=action == "delete", default=None)
+    @click.option("--fingerprint", default=None, help="only act on the key with this fingerprint")
+    @click.option("--include-rejected", is_flag=True, help="accept: also rejected keys; reject: also accepted keys")
+    @click.option("--yes", "-y", is_flag=True, help="do not ask for confirmation")
+    @_json_opt
+    @click.pass_obj
+    def command(c: Ctx, match: str | None, fingerprint: str | None, include_rejected: bool, yes: bool) -> None:
+        if match is None and not yes and not c.as_json and not fingerprint:
+            click.confirm(f"{action} ALL pending keys?", abort=True)
+        reply = c.ask(KeysRequest(action=action, match=match, fingerprint=fingerprint,
+                                  include_rejected=include_rejected), 10)
+        if c.as_json:
+            _dump(reply.data)
+        else:
+            for aid in reply.data["agents"]:
+                out.print(f"{action}ed key: {aid}" if action != "delete" else f"deleted key: {aid}")
+
+    command.__doc__ = f"{action.capitalize()} the key(s) of MATCH (agent id or glob)."
+    return command
+
+
+for _action in ("accept", "reject", "delete"):
+    keys.command(_action)(_key_action(_action))
+
+
+@keys.command("finger")
+@click.argument("match", required=False)
+@_json_opt
+@click.pass_obj
+def keys_finger(c: Ctx, match: str | None) -> None:
+    """Show fingerprints (the master's and the agents') to compare out of band."""
+    data = c.ask(KeysRequest(action="finger", match=match), 10).data
+    if c.as_json:
+        _dump(data)
+        return
+    out.print(f"master: {data['master']}")
+    for r in data["agents"]:
+        out.print(f"{r['id']} ({r['state']}): {r['fingerprint']}")
+
+
+# ---- agents and jobs ----------------------------------------------------------------------------
+
+
+@main.command()
+@_json_opt
+@click.pass_obj
+def agents(c: Ctx) -> None:
+    """Agents known to the master: up/down/pending, last seen, version, address."""
+    rows = c.ask(AgentsRequest(), 10).data
+    if c.as_json:
+        _dump(rows)
+        return
+    table = Table()
+    for col in ("agent", "state", "last seen", "version", "address"):
+        table.add_column(col)
+    colors = {"up": "green", "down": "red", "pending": "yellow", "rejected": "red"}
+    for r in rows:
+        ago = f"{time.time() - r['last_seen']:.0f}s ago" if r["last_seen"] else "never"
+        table.add_row(r["id"], f"[{colors.get(r['state'], 'white')}]{r['state']}[/]", ago, r["version"] or "-",
+                      r["address"] or "-")
+    out.print(table)
+
+
+@main.group()
+def jobs() -> None:
+    """Look at stored jobs and their returns."""
+
+
+@jobs.command("list")
+@click.option("--limit", default=20, show_default=True)
+@_json_opt
+@click.pass_obj
+def jobs_list(c: Ctx, limit: int) -> None:
+    """The most recent jobs."""
+    rows = c.ask(JobsListRequest(limit=limit), 10).data
+    if c.as_json:
+        _dump(rows)
+        return
+    table = Table()
+    for col in ("jid", "function", "target", "started", "returned", "failed"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["jid"], r["fun"], r["target"], _when(r["created_at"]), f"{r['returned']}/{r['targeted']}",
+                      str(r["failed"]))
+    out.print(table)
+
+
+@jobs.command("show")
+@click.argument("jid")
+@_json_opt
+@click.pass_obj
+def jobs_show(c: Ctx, jid: str) -> None:
+    """One job with every agent's return (state runs are shown like a highstate)."""
+    try:
+        req = JobShowRequest(jid=jid)
+    except Exception:
+        fail(f"{jid!r} is not a job id (expected 20 digits, '-', 8 hex digits)")
+    job = c.ask(req, 10).data
+    if job["fun"] == "state.apply" and not c.as_json:
+        from saline.states.report import render_run
+
+        for r in job["returns"]:
+            if r["status"] == "returned" and isinstance(r["data"], dict) and "results" in r["data"]:
+                render_run(out, r["agent_id"], r["data"])
+            else:
+                out.print(f"[bold]{r['agent_id']}[/]: {r['status']} {r.get('error') or ''}")
+        return
+    sys.exit(_print_job(job, c))
+
+
+@main.command()
+@_json_opt
+@click.pass_obj
+def status(c: Ctx) -> None:
+    """Is the master running? Prints its version and key fingerprint."""
+    data = c.ask(PingRequest(), 5).data
+    if c.as_json:
+        _dump(data)
+    else:
+        out.print(f"master is running: saline {data['version']}, key fingerprint {data['fingerprint']}")

@@ -1,0 +1,161 @@
+"""Handling the saline CLI's requests on the control socket."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from saline.protocol.codec import describe_validation_error, unpack
+from saline.protocol.control import (
+    AgentsRequest, ApplyRequest, ControlReply, ControlRequest, EventsRequest, JobShowRequest, JobsListRequest,
+    JobWaitRequest, KeysRequest, PingRequest, RunRequest,
+)
+from saline.protocol.errors import ProtocolError
+
+from .targeting import NoMatch
+
+if TYPE_CHECKING:
+    from .server import Master
+
+log = logging.getLogger("saline.master.control")
+
+_request_adapter: TypeAdapter = TypeAdapter(ControlRequest)
+
+
+def fail(code: str, error: str) -> ControlReply:
+    return ControlReply(ok=False, code=code, error=error)
+
+
+class ControlHandler:
+    def __init__(self, master: "Master"):
+        self.m = master
+
+    def handle(self, client: bytes, raw: bytes) -> ControlReply | None:
+        try:
+            req = _request_adapter.validate_python(unpack(raw, 64 * 1024 * 1024))
+        except ProtocolError as exc:
+            log.warning("bad control request: %s", exc)
+            return fail("bad_request", str(exc))
+        except ValidationError as exc:
+            log.warning("bad control request: %s", describe_validation_error(exc))
+            return fail("bad_request", describe_validation_error(exc))
+        handler = getattr(self, f"op_{req.op}")
+        return handler(client, req)
+
+    # ---- jobs ---------------------------------------------------------------------
+    def _job_reply(self, jid: str) -> ControlReply:
+        job = self.m.jobs.get(jid)
+        return ControlReply(ok=True, data=job.model_dump(mode="python"))
+
+    def op_run(self, client: bytes, req: RunRequest) -> ControlReply | None:
+        timeout = req.timeout or self.m.cfg.default_timeout
+        try:
+            jid = self.m.publish(req.target, req.fun, req.args, lambda _aid: req.kwargs, timeout)
+        except NoMatch as exc:
+            return fail("no_match", str(exc))
+        self.m.wait_for(client, jid, timeout, self._job_reply)
+        return None
+
+    def op_apply(self, client: bytes, req: ApplyRequest) -> ControlReply | None:
+        from .apply import compile_for_agents
+
+        timeout = req.timeout or self.m.cfg.default_timeout
+        try:
+            from .targeting import resolve
+
+            agents = resolve(req.target, self.m.keys.accepted_ids())
+        except NoMatch as exc:
+            return fail("no_match", str(exc))
+        compiled, errors = compile_for_agents(self.m, agents, req.states)
+        if errors:
+            return ControlReply(ok=False, code="compile_error", error="state compilation failed; nothing was run",
+                                data={"errors": errors})
+        jid = self.m.publish(
+            req.target, "state.apply", [],
+            lambda aid: {"run": compiled[aid], "test": req.test},
+            timeout,
+            stored_kwargs={"states": req.states, "test": req.test},
+            agents=agents,
+        )
+        self.m.wait_for(client, jid, timeout, self._job_reply)
+        return None
+
+    def op_job_wait(self, client: bytes, req: JobWaitRequest) -> ControlReply | None:
+        if self.m.jobs.get(req.jid) is None:
+            return fail("not_found", f"no job {req.jid}")
+        self.m.wait_for(client, req.jid, req.timeout, self._job_reply)
+        return None
+
+    def op_job_show(self, client: bytes, req: JobShowRequest) -> ControlReply:
+        job = self.m.jobs.get(req.jid)
+        if job is None:
+            return fail("not_found", f"no job {req.jid}")
+        return ControlReply(ok=True, data=job.model_dump(mode="python"))
+
+    def op_jobs_list(self, client: bytes, req: JobsListRequest) -> ControlReply:
+        return ControlReply(ok=True, data=self.m.jobs.recent(req.limit))
+
+    def op_events(self, client: bytes, req: EventsRequest) -> ControlReply:
+        return ControlReply(ok=True, data=self.m.jobs.events(req.limit))
+
+    # ---- keys and agents ------------------------------------------------------------------
+    def op_keys(self, client: bytes, req: KeysRequest) -> ControlReply:
+        ks = self.m.keys
+        if req.action == "list":
+            return ControlReply(ok=True, data=[_key_row(r) for r in ks.all()])
+        if req.action == "finger":
+            return ControlReply(ok=True, data={"master": self.m.keyset.public.fingerprint,
+                                               "agents": [_key_row(r) for r in ks.select(req.match, {"pending", "accepted", "rejected"})]})
+        states = {
+            "accept": {"pending"} | ({"rejected"} if req.include_rejected else set()),
+            "reject": {"pending"} | ({"accepted"} if req.include_rejected else set()),
+            "delete": {"pending", "accepted", "rejected"},
+        }[req.action]
+        if req.action == "delete" and req.match is None:
+            return fail("bad_request", "delete needs an agent id or glob")
+        chosen = ks.select(req.match, states)
+        if req.fingerprint:
+            chosen = [r for r in chosen if r.fingerprint == req.fingerprint.lower()]
+            if not chosen:
+                return fail("no_match", f"no {'/'.join(sorted(states))} key matches {req.match or '*'} with fingerprint {req.fingerprint}")
+        if not chosen:
+            return fail("no_match", f"no {'/'.join(sorted(states))} key matches {req.match or '*'}")
+        done = []
+        for rec in chosen:
+            if req.action == "delete":
+                ks.delete(rec)
+                self.m.presence.forget(rec.agent_id)
+            else:
+                ks.set_state(rec, "accepted" if req.action == "accept" else "rejected")
+                if req.action == "reject":
+                    self.m.presence.forget(rec.agent_id)
+            done.append(rec.agent_id)
+        return ControlReply(ok=True, data={"action": req.action, "agents": done})
+
+    def op_agents(self, client: bytes, req: AgentsRequest) -> ControlReply:
+        now = time.time()
+        rows: list[dict[str, Any]] = []
+        for rec in self.m.keys.all():
+            p = self.m.presence.get(rec.agent_id)
+            if rec.state == "accepted":
+                state = "up" if self.m.presence.is_up(rec.agent_id, now) else "down"
+            else:
+                state = rec.state
+            rows.append({
+                "id": rec.agent_id, "state": state, "last_seen": p.last_seen if p else None,
+                "version": p.version if p else None, "address": p.address if p else None,
+                "fingerprint": rec.fingerprint,
+            })
+        return ControlReply(ok=True, data=rows)
+
+    def op_ping(self, client: bytes, req: PingRequest) -> ControlReply:
+        from saline.protocol import __version__
+
+        return ControlReply(ok=True, data={"version": __version__, "fingerprint": self.m.keyset.public.fingerprint})
+
+
+def _key_row(r) -> dict:
+    return {"id": r.agent_id, "state": r.state, "fingerprint": r.fingerprint, "first_seen": r.first_seen}

@@ -1,0 +1,109 @@
+"""Jobs and per-agent returns, kept in SQLite so a master restart loses nothing.
+
+A return row is written as ``pending`` (or ``not_connected``) when the job is
+published; a signed return replaces it, also when it arrives after the job's timeout
+(a late return is still recorded). ``no_return`` is derived at read time from the
+job's timeout, so it is never stored wrong.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from typing import Any
+
+import msgpack
+
+from saline.protocol.control import AgentReturn, JobRecord
+from saline.protocol.messages import ReturnBody
+
+
+def _pack(obj: Any) -> bytes:
+    return msgpack.packb(obj, use_bin_type=True)
+
+
+def _unpack(raw: bytes | None) -> Any:
+    return None if raw is None else msgpack.unpackb(raw, raw=False, strict_map_key=False)
+
+
+class JobStore:
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def create(self, jid: str, fun: str, args: list, kwargs: dict, target: str, timeout: float,
+               agents: dict[str, str]) -> None:
+        """``agents`` maps agent id → initial status (pending / not_connected)."""
+        with self.conn:
+            self.conn.execute("BEGIN")
+            self.conn.execute(
+                "INSERT INTO jobs VALUES (?,?,?,?,?,?,?)",
+                (jid, fun, _pack(args), _pack(kwargs), target, time.time(), timeout),
+            )
+            self.conn.executemany(
+                "INSERT INTO returns (jid, agent_id, status) VALUES (?,?,?)",
+                [(jid, aid, status) for aid, status in agents.items()],
+            )
+
+    def expects(self, jid: str, agent_id: str) -> bool:
+        """Was this job sent to this agent? A return for anything else is refused."""
+        row = self.conn.execute("SELECT 1 FROM returns WHERE jid=? AND agent_id=?", (jid, agent_id)).fetchone()
+        return row is not None
+
+    def has_return(self, jid: str, agent_id: str) -> bool:
+        row = self.conn.execute(
+            "SELECT status FROM returns WHERE jid=? AND agent_id=?", (jid, agent_id)
+        ).fetchone()
+        return row is not None and row[0] == "returned"
+
+    def store_return(self, body: ReturnBody) -> None:
+        self.conn.execute(
+            "UPDATE returns SET status='returned', success=?, retcode=?, data=?, error=?, started_at=?,"
+            " finished_at=?, received_at=? WHERE jid=? AND agent_id=?",
+            (int(body.success), body.retcode, _pack(body.data), body.error, body.started_at,
+             body.finished_at, time.time(), body.jid, body.agent_id),
+        )
+
+    def add_event(self, agent_id: str, tag: str, data: dict, at: float) -> None:
+        self.conn.execute("INSERT INTO events (agent_id, tag, data, at) VALUES (?,?,?,?)", (agent_id, tag, _pack(data), at))
+
+    def events(self, limit: int) -> list[dict]:
+        rows = self.conn.execute(
+            "SELECT id, agent_id, tag, data, at FROM events ORDER BY id DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [{"id": r[0], "agent_id": r[1], "tag": r[2], "data": _unpack(r[3]), "at": r[4]} for r in rows]
+
+    def get(self, jid: str, now: float | None = None) -> JobRecord | None:
+        row = self.conn.execute(
+            "SELECT jid, fun, args, kwargs, target, created_at, timeout FROM jobs WHERE jid=?", (jid,)
+        ).fetchone()
+        if row is None:
+            return None
+        now = time.time() if now is None else now
+        expired = now > row[5] + row[6]
+        returns = []
+        for r in self.conn.execute(
+            "SELECT agent_id, status, success, retcode, data, error, started_at, finished_at, received_at"
+            " FROM returns WHERE jid=? ORDER BY agent_id", (jid,)
+        ):
+            status = r[1]
+            if status == "pending" and expired:
+                status = "no_return"
+            returns.append(AgentReturn(
+                agent_id=r[0], status=status, success=None if r[2] is None else bool(r[2]), retcode=r[3],
+                data=_unpack(r[4]), error=r[5], started_at=r[6], finished_at=r[7], received_at=r[8],
+            ))
+        return JobRecord(jid=row[0], fun=row[1], args=_unpack(row[2]), kwargs=_unpack(row[3]), target=row[4],
+                         created_at=row[5], timeout=row[6], returns=returns)
+
+    def recent(self, limit: int) -> list[dict]:
+        rows = self.conn.execute(
+            "SELECT j.jid, j.fun, j.target, j.created_at, j.timeout,"
+            " COUNT(r.agent_id), SUM(r.status='returned'), SUM(r.success=0)"
+            " FROM jobs j LEFT JOIN returns r ON r.jid=j.jid GROUP BY j.jid ORDER BY j.created_at DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [
+            {"jid": r[0], "fun": r[1], "target": r[2], "created_at": r[3], "timeout": r[4],
+             "targeted": r[5], "returned": r[6] or 0, "failed": r[7] or 0}
+            for r in rows
+        ]

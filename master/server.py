@@ -1,0 +1,356 @@
+"""The master process: agent socket (ROUTER, CURVE), bootstrap socket, control socket.
+
+One thread runs the ZeroMQ poll loop and owns the database; the ZAP thread only reads
+the key store. Everything a hostile peer can send is decoded inside ``try`` blocks that
+log the reason and carry on, and each connection's bad frames are rate-limited so a
+flood from one peer cannot starve the good agents (Salt's CVE-2023-20897 class).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import zmq
+
+from saline.protocol import __version__
+from saline.protocol.codec import decode_message, decode_bootstrap, pack, unpack
+from saline.protocol.control import ControlReply
+from saline.protocol.errors import ProtocolError
+from saline.protocol.ids import new_jid
+from saline.protocol.keys import ensure_private_dir, load_or_create
+from saline.protocol.messages import (
+    Ack, Error, Event, Heartbeat, Hello, JobBody, PubkeyReply, PubkeyRequest, Return, Welcome,
+)
+from saline.protocol.signing import open_return, sign_job
+
+from .config import MasterConfig
+from .db import open_db
+from .jobstore import JobStore
+from .keystore import KeyStore
+from .presence import PresenceTable
+from .targeting import resolve
+from .zap import AGENT_DOMAIN, ZapHandler
+
+log = logging.getLogger("saline.master")
+
+
+@dataclass
+class Waiter:
+    """A control client waiting for a job to complete (all targeted agents returned, or timeout)."""
+
+    client: bytes
+    jid: str
+    deadline: float
+    reply: Callable[[str], ControlReply]
+
+
+@dataclass
+class BadFrameBudget:
+    window_start: float = 0.0
+    count: int = 0
+    muted_logged: bool = False
+
+
+class Master:
+    def __init__(self, cfg: MasterConfig):
+        self.cfg = cfg
+        self.keyset, created = load_or_create(cfg.pki_dir)
+        if created:
+            log.info("created master keys in %s (fingerprint %s)", cfg.pki_dir, self.keyset.public.fingerprint)
+        self.conn = open_db(cfg.db_path)
+        self.keys = KeyStore(self.conn)
+        self.jobs = JobStore(self.conn)
+        self.presence = PresenceTable(cfg.heartbeat_timeout)
+        self.waiters: list[Waiter] = []
+        self.budgets: dict[bytes, BadFrameBudget] = {}
+        self.ctx = zmq.Context()
+        self.zap = ZapHandler(self.ctx, self.keys)
+        self.running = False
+        # Control operations are implemented in control.py; it needs the master.
+        from .control import ControlHandler
+
+        self.control_handler = ControlHandler(self)
+
+    # ---- sockets -----------------------------------------------------------------
+    def _bind(self) -> None:
+        self.zap.start()  # must be up before the CURVE socket accepts handshakes
+        s = self.agent_sock = self.ctx.socket(zmq.ROUTER)
+        s.curve_server = True
+        s.curve_secretkey = self.keyset.curve_secret.encode()
+        s.zap_domain = AGENT_DOMAIN
+        s.router_mandatory = 1
+        s.maxmsgsize = self.cfg.max_frame
+        s.linger = 0
+        s.sndhwm = s.rcvhwm = 100_000
+        s.bind(self.cfg.bind)
+        log.info("agent socket bound on %s (CURVE, key fingerprint %s)", self.cfg.bind, self.keyset.public.fingerprint)
+
+        self.bootstrap_sock = None
+        if self.cfg.bootstrap_bind:
+            b = self.bootstrap_sock = self.ctx.socket(zmq.ROUTER)
+            b.maxmsgsize = 4096
+            b.linger = 0
+            b.bind(self.cfg.bootstrap_bind)
+            log.info("bootstrap socket (public keys only) bound on %s", self.cfg.bootstrap_bind)
+
+        sock_path = Path(self.cfg.control_socket)
+        ensure_private_dir(sock_path.parent) if self.cfg.control_group is None else sock_path.parent.mkdir(parents=True, exist_ok=True)
+        if sock_path.exists():
+            sock_path.unlink()
+        c = self.control_sock = self.ctx.socket(zmq.ROUTER)
+        c.linger = 0
+        old_umask = os.umask(0o177)
+        try:
+            c.bind(f"ipc://{sock_path}")
+        finally:
+            os.umask(old_umask)
+        if self.cfg.control_group:
+            import grp
+
+            os.chown(sock_path, 0, grp.getgrnam(self.cfg.control_group).gr_gid)
+            os.chmod(sock_path, 0o660)
+        else:
+            os.chmod(sock_path, 0o600)
+        log.info("control socket at %s", sock_path)
+
+    # ---- main loop -----------------------------------------------------------------
+    def serve_forever(self) -> None:
+        self._bind()
+        self.running = True
+        signal.signal(signal.SIGTERM, lambda *_: self.stop())
+        signal.signal(signal.SIGINT, lambda *_: self.stop())
+        poller = zmq.Poller()
+        poller.register(self.agent_sock, zmq.POLLIN)
+        poller.register(self.control_sock, zmq.POLLIN)
+        if self.bootstrap_sock is not None:
+            poller.register(self.bootstrap_sock, zmq.POLLIN)
+        log.info("saline-master %s ready", __version__)
+        try:
+            while self.running:
+                events = dict(poller.poll(self._poll_timeout_ms()))
+                if self.agent_sock in events:
+                    self._drain(self.agent_sock, self._on_agent_frames)
+                if self.control_sock in events:
+                    self._drain(self.control_sock, self._on_control_frames)
+                if self.bootstrap_sock is not None and self.bootstrap_sock in events:
+                    self._drain(self.bootstrap_sock, self._on_bootstrap_frames)
+                self._expire_waiters()
+        finally:
+            self.close()
+
+    def stop(self) -> None:
+        self.running = False
+
+    def close(self) -> None:
+        for s in (getattr(self, "agent_sock", None), getattr(self, "control_sock", None),
+                  getattr(self, "bootstrap_sock", None)):
+            if s is not None:
+                s.close(linger=0)
+        self.zap.stop()
+        self.ctx.term()
+        self.conn.close()
+        log.info("saline-master stopped")
+
+    def _poll_timeout_ms(self) -> int:
+        if not self.waiters:
+            return 1000
+        return max(0, min(1000, int((min(w.deadline for w in self.waiters) - time.time()) * 1000) + 1))
+
+    def _drain(self, sock: zmq.Socket, handler) -> None:
+        # Bounded so one busy socket cannot starve the others.
+        for _ in range(1000):
+            try:
+                frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                return
+            try:
+                handler(frames)
+            except Exception:
+                log.exception("unexpected error while handling a message; continuing")
+
+    # ---- agent traffic ---------------------------------------------------------------
+    def _budget_exhausted(self, routing_id: bytes) -> bool:
+        b = self.budgets.setdefault(routing_id, BadFrameBudget())
+        now = time.time()
+        if now - b.window_start > 60:
+            b.window_start, b.count, b.muted_logged = now, 0, False
+        return b.count >= self.cfg.bad_frame_limit
+
+    def _bad_frame(self, routing_id: bytes, who: str, reason: str) -> None:
+        b = self.budgets.setdefault(routing_id, BadFrameBudget(window_start=time.time()))
+        b.count += 1
+        if b.count < self.cfg.bad_frame_limit:
+            log.warning("bad frame from %s: %s", who, reason)
+        elif not b.muted_logged:
+            b.muted_logged = True
+            log.warning("too many bad frames from %s; dropping its frames unread for up to a minute", who)
+
+    def _send_agent(self, routing_id: bytes, msg) -> bool:
+        try:
+            self.agent_sock.send_multipart([routing_id, pack(msg)], zmq.NOBLOCK)
+            return True
+        except (zmq.Again, zmq.ZMQError) as exc:  # EHOSTUNREACH with router_mandatory: peer gone
+            log.debug("could not send %s to %r: %s", type(msg).__name__, routing_id, exc)
+            return False
+
+    def _on_agent_frames(self, frames: list[zmq.Frame]) -> None:
+        if len(frames) != 2:
+            rid = frames[0].bytes if frames else b"?"
+            if not self._budget_exhausted(rid):
+                self._bad_frame(rid, "a peer", f"expected 2 frames, got {len(frames)}")
+            return
+        rid, payload = frames[0].bytes, frames[1]
+        if self._budget_exhausted(rid):
+            return
+        curve_key = payload.get("User-Id")
+        address = payload.get("Peer-Address") or ""
+        rec = self.keys.by_curve(curve_key) if curve_key else None
+        who = f"{rec.agent_id} ({rec.state})" if rec else f"unknown key at {address}"
+        try:
+            msg = decode_message(payload.bytes, self.cfg.max_frame)
+        except ProtocolError as exc:
+            self._bad_frame(rid, who, str(exc))
+            return
+        if isinstance(msg, Hello):
+            self._on_hello(rid, curve_key, address, msg)
+            return
+        if rec is None or rec.state != "accepted":
+            self._bad_frame(rid, who, f"{msg.kind} from a key that is not accepted; only hello is allowed")
+            return
+        aid = rec.agent_id
+        if isinstance(msg, Heartbeat):
+            self.presence.seen(aid, rid, address, version=msg.version)
+        elif isinstance(msg, Return):
+            self.presence.seen(aid, rid, address)
+            self._on_return(rid, rec, msg)
+        elif isinstance(msg, Event):
+            self.presence.seen(aid, rid, address)
+            self.jobs.add_event(aid, msg.tag, msg.data, msg.at)
+            log.info("event %s from %s", msg.tag, aid)
+        elif isinstance(msg, Error):
+            log.warning("agent %s reports %s%s: %s", aid, msg.code, f" for job {msg.jid}" if msg.jid else "", msg.message)
+        else:
+            # Jobs, acks and welcomes only ever flow master → agent: an agent cannot
+            # publish a job to anyone (Salt's CVE-2025-22236 class).
+            self._bad_frame(rid, who, f"agents may not send {msg.kind} messages")
+
+    def _on_hello(self, rid: bytes, curve_key: str | None, address: str, hello: Hello) -> None:
+        if not curve_key:
+            self._bad_frame(rid, f"peer at {address}", "hello without an authenticated CURVE key")
+            return
+        state, message = self.keys.file_hello(hello.agent_id, curve_key, hello.sign_pub, self.cfg.auto_accept)
+        rec = self.keys.by_curve(curve_key)
+        if state == "accepted" and rec is not None:
+            self.presence.seen(rec.agent_id, rid, address, version=hello.version, facts=hello.facts)
+        self._send_agent(rid, Welcome(key_state=state, message=message))
+
+    def _on_return(self, rid: bytes, rec, msg: Return) -> None:
+        try:
+            body = open_return(msg, rec_verifier(rec), self.cfg.max_frame)
+        except ProtocolError as exc:
+            self._bad_frame(rid, rec.agent_id, f"return refused: {exc}")
+            return
+        if body.agent_id != rec.agent_id:
+            log.warning("return refused: key of %s signed a return claiming to be from %s", rec.agent_id, body.agent_id)
+            return
+        if not self.jobs.expects(body.jid, rec.agent_id):
+            log.warning("return refused: job %s was never sent to %s", body.jid, rec.agent_id)
+            return
+        if not self.jobs.has_return(body.jid, rec.agent_id):
+            self.jobs.store_return(body)
+            log.info("return for %s from %s: %s", body.jid, rec.agent_id, "ok" if body.success else "failed")
+        self._send_agent(rid, Ack(jid=body.jid))  # a resent duplicate is acked again, stored once
+        self._check_waiters(body.jid)
+
+    # ---- publishing ---------------------------------------------------------------
+    def publish(self, target: str, fun: str, args: list, kwargs_for: Callable[[str], dict], timeout: float,
+                stored_kwargs: dict | None = None, agents: list[str] | None = None) -> str:
+        """Resolve, record, sign one body per agent, send. Returns the jid.
+
+        ``kwargs_for(agent_id)`` gives each agent its own kwargs (its own pillar and
+        compiled states); the job store keeps ``stored_kwargs`` as the job's summary.
+        """
+        agents = agents if agents is not None else resolve(target, self.keys.accepted_ids())
+        jid = new_jid()
+        now = time.time()
+        initial = {aid: ("pending" if self.presence.get(aid) else "not_connected") for aid in agents}
+        self.jobs.create(jid, fun, args, stored_kwargs if stored_kwargs is not None else kwargs_for(agents[0]),
+                         target, timeout, initial)
+        for aid in agents:
+            p = self.presence.get(aid)
+            if p is None:
+                continue
+            body = JobBody(jid=jid, fun=fun, args=args, kwargs=kwargs_for(aid), targets=[aid],
+                           issued_at=now, not_after=now + timeout, timeout=timeout)
+            if not self._send_agent(p.routing_id, sign_job(body, self.keyset)):
+                self.conn.execute("UPDATE returns SET status='not_connected' WHERE jid=? AND agent_id=?", (jid, aid))
+        log.info("published %s %s to %d agent(s)", jid, fun, len(agents))
+        return jid
+
+    # ---- waiting control clients --------------------------------------------------------
+    def wait_for(self, client: bytes, jid: str, timeout: float, reply: Callable[[str], ControlReply]) -> None:
+        self.waiters.append(Waiter(client, jid, time.time() + timeout, reply))
+        self._check_waiters(jid)
+
+    def _job_complete(self, jid: str) -> bool:
+        row = self.conn.execute(
+            "SELECT COUNT(*) FROM returns WHERE jid=? AND status='pending'", (jid,)
+        ).fetchone()
+        return row[0] == 0
+
+    def _check_waiters(self, jid: str) -> None:
+        ready = [w for w in self.waiters if w.jid == jid]
+        if ready and self._job_complete(jid):
+            for w in ready:
+                self.waiters.remove(w)
+                self.reply_control(w.client, w.reply(jid))
+
+    def _expire_waiters(self) -> None:
+        now = time.time()
+        for w in [w for w in self.waiters if w.deadline <= now]:
+            self.waiters.remove(w)
+            self.reply_control(w.client, w.reply(w.jid))
+
+    # ---- control and bootstrap ---------------------------------------------------------
+    def reply_control(self, client: bytes, reply: ControlReply) -> None:
+        try:
+            self.control_sock.send_multipart([client, pack(reply.model_dump(mode="python"))], zmq.NOBLOCK)
+        except zmq.ZMQError as exc:
+            log.debug("control client went away: %s", exc)
+
+    def _on_control_frames(self, frames: list[zmq.Frame]) -> None:
+        if len(frames) != 2:
+            return
+        client = frames[0].bytes
+        reply = self.control_handler.handle(client, frames[1].bytes)
+        if reply is not None:
+            self.reply_control(client, reply)
+
+    def _on_bootstrap_frames(self, frames: list[zmq.Frame]) -> None:
+        if len(frames) != 2:
+            return
+        try:
+            msg = decode_bootstrap(frames[1].bytes)
+        except ProtocolError as exc:
+            log.warning("bad bootstrap frame: %s", exc)
+            return
+        if isinstance(msg, PubkeyRequest):
+            pub = self.keyset.public
+            try:
+                self.bootstrap_sock.send_multipart(
+                    [frames[0].bytes, pack(PubkeyReply(curve_pub=pub.curve_pub, sign_pub=pub.sign_pub))], zmq.NOBLOCK
+                )
+            except zmq.ZMQError:
+                pass
+
+
+def rec_verifier(rec):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    return Ed25519PublicKey.from_public_bytes(rec.sign_pub)

@@ -1,0 +1,120 @@
+"""Messages on the master's local control socket (saline CLI ↔ saline-master).
+
+The control socket is a Unix socket readable only by root (or a configured group),
+so these are not signed; they are still strict models, so a malformed request gets a
+clear error instead of a traceback in the master.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .ids import AgentId, Jid
+from .messages import FunName
+
+
+class _Req(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RunRequest(_Req):
+    op: Literal["run"] = "run"
+    target: str = Field(min_length=1, max_length=1024)
+    fun: FunName
+    args: list[Any] = Field(default_factory=list)
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    timeout: float | None = Field(default=None, gt=0, le=86400)
+
+
+class ApplyRequest(_Req):
+    op: Literal["apply"] = "apply"
+    target: str = Field(min_length=1, max_length=1024)
+    states: list[str] = Field(default_factory=list)  # empty: highstate
+    test: bool = False
+    timeout: float | None = Field(default=None, gt=0, le=86400)
+
+
+class KeysRequest(_Req):
+    op: Literal["keys"] = "keys"
+    action: Literal["list", "accept", "reject", "delete", "finger"]
+    match: str | None = None  # agent id glob; None with accept/reject = all pending
+    fingerprint: str | None = None
+    include_rejected: bool = False
+
+
+class AgentsRequest(_Req):
+    op: Literal["agents"] = "agents"
+
+
+class JobsListRequest(_Req):
+    op: Literal["jobs_list"] = "jobs_list"
+    limit: int = Field(default=20, ge=1, le=1000)
+
+
+class JobShowRequest(_Req):
+    op: Literal["job_show"] = "job_show"
+    jid: Jid
+
+
+class JobWaitRequest(_Req):
+    """Wait for a job started earlier (used by CLI after `run --async`, and by tests)."""
+
+    op: Literal["job_wait"] = "job_wait"
+    jid: Jid
+    timeout: float = Field(default=30.0, gt=0, le=86400)
+
+
+class EventsRequest(_Req):
+    op: Literal["events"] = "events"
+    limit: int = Field(default=50, ge=1, le=10000)
+
+
+class PingRequest(_Req):
+    op: Literal["ping"] = "ping"
+
+
+ControlRequest = Annotated[
+    Union[RunRequest, ApplyRequest, KeysRequest, AgentsRequest, JobsListRequest, JobShowRequest, JobWaitRequest, EventsRequest, PingRequest],
+    Field(discriminator="op"),
+]
+
+
+class ControlReply(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ok: bool
+    error: str | None = None
+    # A machine-readable reason the CLI maps to exit codes and messages
+    # (no_match, bad_request, compile_error, not_found ...).
+    code: str | None = None
+    data: Any = None
+
+
+class AgentReturn(BaseModel):
+    """One agent's outcome for a job, as the job store and the CLI see it."""
+
+    agent_id: AgentId
+    # returned: a signed return arrived; pending: not yet and the job is still running;
+    # no_return: the job's timeout passed without a return; not_connected: the master
+    # had no connection to the agent when it published.
+    status: Literal["returned", "pending", "no_return", "not_connected"]
+    success: bool | None = None
+    retcode: int | None = None
+    data: Any = None
+    error: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    received_at: float | None = None
+
+
+class JobRecord(BaseModel):
+    jid: Jid
+    fun: str
+    args: list[Any] = Field(default_factory=list)
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    target: str
+    created_at: float
+    timeout: float
+    returns: list[AgentReturn] = Field(default_factory=list)
