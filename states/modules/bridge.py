@@ -1,0 +1,227 @@
+"""``bridge.present``: a Linux bridge as ifupdown configures it, and live.
+
+Two halves, both converged by one state:
+
+* the ifupdown stanza (``auto br0`` / ``iface br0 inet static`` / ``bridge_ports eth0`` /
+  ``bridge_fd 0`` / ``bridge_maxwait 0`` / address, netmask, gateway) edited in place in
+  ``/etc/network/interfaces`` or a file under ``interfaces.d/`` — the rest of the file is
+  kept; a port's own ``inet static|dhcp`` stanza becomes ``inet manual`` because a bridge
+  port must not carry an address of its own;
+* the live state through iproute2: the bridge exists with the forward delay, the ports
+  are enslaved and up, the address sits on the bridge, the bridge is up, the default
+  route goes through it.
+
+Moving the node's address from a port to the bridge cuts the node off for a moment, so
+every live change is one ``ip -batch -`` run (one process, no shell, no round trips
+between the steps). When that change touches the interface that carries the default
+route or the route to the master (``protect_route_to``, else ``master_ip`` from the
+agent's node facts), the state refuses unless ``allow_disruption: true``.
+
+Argument names follow Salt's ``network.managed`` (``ipaddr``, ``netmask``, ``gateway``,
+``ports``) and its Debian bridge options without the ``bridge_`` prefix (``fd``,
+``maxwait``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from ipaddress import IPv4Address, IPv4Interface
+
+from pydantic.networks import IPvAnyAddress
+
+from pydantic import field_validator, model_validator
+
+from ..base import CommandStep, Facts, Plan, Refuse, StateArgs, StateContext, WriteFileStep, state_function
+from ..ifupdown import bridge_stanza, iface_stanza, manual_stanza, set_iface_stanza
+from ..parse_iproute import NetState, parse_addresses, parse_links, parse_routes
+from ..runner import CommandError
+
+IFNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$")  # IFNAMSIZ is 16 with the NUL
+
+
+def _check_ifname(value: str) -> str:
+    if not IFNAME.match(value):
+        raise ValueError(f"{value!r} is not a valid interface name (1-15 of A-Z a-z 0-9 _ . -)")
+    return value
+
+
+class BridgeArgs(StateArgs):
+    ports: list[str] = []
+    ipaddr: IPv4Address | None = None
+    netmask: str | None = None  # dotted (255.255.255.0) or a prefix length (24)
+    gateway: IPv4Address | None = None
+    fd: int = 0
+    maxwait: int = 0
+    file: str = "/etc/network/interfaces"
+    allow_disruption: bool = False
+    protect_route_to: IPvAnyAddress | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return _check_ifname(v)
+
+    @field_validator("ports")
+    @classmethod
+    def _ports(cls, v: list[str]) -> list[str]:
+        return [_check_ifname(p) for p in v]
+
+    @field_validator("fd", "maxwait")
+    @classmethod
+    def _seconds(cls, v: int) -> int:
+        if not 0 <= v <= 30:
+            raise ValueError("must be between 0 and 30 seconds")
+        return v
+
+    @field_validator("file")
+    @classmethod
+    def _file(cls, v: str) -> str:
+        if not (v == "/etc/network/interfaces" or v.startswith("/etc/network/interfaces.d/")):
+            raise ValueError("must be /etc/network/interfaces or a file under /etc/network/interfaces.d/")
+        return v
+
+    @model_validator(mode="after")
+    def _address(self) -> "BridgeArgs":
+        if self.ipaddr is not None:
+            if self.netmask is None:
+                raise ValueError("ipaddr needs a netmask")
+            try:
+                IPv4Interface(f"{self.ipaddr}/{self.netmask}")
+            except ValueError:
+                raise ValueError(f"netmask {self.netmask!r} is not a dotted netmask or prefix length") from None
+        elif self.netmask is not None or self.gateway is not None:
+            raise ValueError("netmask and gateway need an ipaddr")
+        if self.name in self.ports:
+            raise ValueError("a bridge cannot be its own port")
+        return self
+
+    @property
+    def interface(self) -> IPv4Interface | None:
+        return IPv4Interface(f"{self.ipaddr}/{self.netmask}") if self.ipaddr is not None else None
+
+
+class BridgeFacts(Facts):
+    file_text: str | None
+    net: NetState
+    # interface → why it must not be cut ("the default route", "the route to 10.0.0.1")
+    protected: dict[str, str] = {}
+
+
+def _ip_json(ctx: StateContext, *argv: str) -> str:
+    result = ctx.runner.run(["ip", "-j", *argv])
+    if not result.ok:
+        raise CommandError(result)
+    return result.stdout
+
+
+def observe_network(ctx: StateContext, protect_route_to: str | None) -> tuple[NetState, dict[str, str]]:
+    net = NetState(
+        links=parse_links(_ip_json(ctx, "-d", "link", "show")),
+        addresses=parse_addresses(_ip_json(ctx, "addr", "show")),
+        default_routes=parse_routes(_ip_json(ctx, "route", "show", "default")),
+    )
+    protected = {r.dev: "the default route" for r in net.default_routes if r.dev}
+    if protect_route_to:
+        for route in parse_routes(_ip_json(ctx, "route", "get", protect_route_to)):
+            if route.dev:
+                protected[route.dev] = f"the route to {protect_route_to} (the master)"
+    return net, protected
+
+
+def bridge_facts(args: BridgeArgs, ctx: StateContext) -> BridgeFacts:
+    target = ctx.runner.path(args.file)
+    text = target.read_text() if target.exists() else None
+    protect = args.protect_route_to or ctx.node.get("master_ip")
+    net, protected = observe_network(ctx, str(protect) if protect else None)
+    return BridgeFacts(file_text=text, net=net, protected=protected)
+
+
+def desired_file(args: BridgeArgs, text: str) -> str:
+    iface = args.interface
+    stanza = bridge_stanza(
+        args.name,
+        args.ports,
+        address=str(iface.ip) if iface else None,
+        netmask=str(iface.netmask) if iface else None,
+        gateway=str(args.gateway) if args.gateway else None,
+        fd=args.fd,
+        maxwait=args.maxwait,
+    )
+    text = set_iface_stanza(text, args.name, stanza, auto=True)
+    for port in args.ports:
+        current = iface_stanza(text, port)
+        if current is not None and current.split()[:4] != manual_stanza(port).split():
+            text = set_iface_stanza(text, port, manual_stanza(port), auto=False)
+    return text
+
+
+def live_commands(args: BridgeArgs, facts: BridgeFacts) -> tuple[list[str], list[str]]:
+    """The ``ip -batch`` lines that converge the live state, and the disruptive ones among them."""
+    net, name = facts.net, args.name
+    missing = [p for p in args.ports if p not in net.links]
+    if missing:
+        raise Refuse(f"port(s) {', '.join(missing)} do not exist on this node")
+    bridge = net.links.get(name)
+    if bridge is not None and bridge.kind != "bridge":
+        raise Refuse(f"{name} exists but is a {bridge.kind or 'plain'} link, not a bridge")
+    delay = args.fd * 100  # the kernel counts centiseconds
+    cmds: list[str] = []
+    disruptive: list[str] = []
+
+    def add(line: str, touches: str | None = None) -> None:
+        cmds.append(line)
+        if touches in facts.protected:
+            disruptive.append(f"{line!r} touches {touches}, which carries {facts.protected[touches]}")
+
+    if bridge is None:
+        add(f"link add {name} type bridge forward_delay {delay}")
+    elif bridge.forward_delay != delay:
+        add(f"link set {name} type bridge forward_delay {delay}")
+    iface = args.interface
+    for port in args.ports:
+        # the address leaves the port first: a bridge port with an IP of its own is a trap
+        if iface is not None and str(iface) in net.addresses.get(port, []):
+            add(f"addr del {iface} dev {port}", port)
+        if net.links[port].master != name:
+            add(f"link set {port} master {name}", port)
+        if not net.links[port].up:
+            add(f"link set {port} up")
+    if iface is not None and str(iface) not in net.addresses.get(name, []):
+        add(f"addr add {iface} dev {name}")
+    if bridge is None or not bridge.up:
+        add(f"link set {name} up")
+    if args.gateway is not None:
+        current = [r for r in net.default_routes if r.dev]
+        if not any(r.gateway == str(args.gateway) and r.dev == name for r in current):
+            for r in current:
+                if r.dev != name and r.dev in facts.protected:
+                    disruptive.append(f"the default route moves from {r.dev} to {name}")
+            add(f"route replace default via {args.gateway} dev {name}")
+    return cmds, disruptive
+
+
+@state_function("bridge.present", BridgeArgs, facts=bridge_facts)
+def present(args: BridgeArgs, facts: BridgeFacts) -> Plan:
+    """Bridge ``name`` with ``ports`` configured in ifupdown and live, address on the bridge."""
+    old = facts.file_text or ""
+    new = desired_file(args, old)
+    cmds, disruptive = live_commands(args, facts)
+    if disruptive and not args.allow_disruption:
+        raise Refuse(
+            "this change would cut the node off: "
+            + "; ".join(disruptive)
+            + ". Set allow_disruption: true to run it as one ip -batch (the node is unreachable for a moment)"
+        )
+    steps: list = []
+    changes: dict = {}
+    if facts.file_text != new:
+        steps.append(WriteFileStep(description=f"write the {args.name} stanza to {args.file}", path=args.file,
+                                   content=new.encode(), makedirs=True))
+        changes["diff"] = "".join(difflib.unified_diff(
+            old.splitlines(keepends=True), new.splitlines(keepends=True), args.file, args.file))
+    if cmds:
+        steps.append(CommandStep(description=f"ip -batch: {'; '.join(cmds)}", argv=["ip", "-batch", "-"],
+                                 stdin="\n".join(cmds) + "\n"))
+        changes["live"] = cmds
+    return Plan(steps=steps, changes=changes, comment=f"Bridge {args.name} is configured and up")
