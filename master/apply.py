@@ -17,7 +17,8 @@ log = logging.getLogger("saline.master.apply")
 
 def compile_for_agents(master: "Master", agents: list[str], states: list[str]) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """Returns (compiled run per agent as plain data, errors per agent)."""
-    from saline.states.compiler import CompileError, compile_highstate, load_pillar
+    from saline.states.compiler import CompileError, compile_highstate
+    from saline.states.pillar import load_pillar
 
     compiled: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}

@@ -290,7 +290,8 @@ def jobs_list(c: Ctx, limit: int) -> None:
         _dump(rows)
         return
     table = Table()
-    for col in ("jid", "function", "target", "started", "returned", "failed"):
+    table.add_column("jid", no_wrap=True)
+    for col in ("function", "target", "started", "returned", "failed"):
         table.add_column(col)
     for r in rows:
         table.add_row(r["jid"], r["fun"], r["target"], _when(r["created_at"]), f"{r['returned']}/{r['targeted']}",
@@ -319,6 +320,18 @@ def jobs_show(c: Ctx, jid: str) -> None:
                 out.print(f"[bold]{r['agent_id']}[/]: {r['status']} {r.get('error') or ''}")
         return
     sys.exit(_print_job(job, c))
+
+
+def _attach_local_commands() -> None:
+    """Commands that do not talk to the master: masterless runs and the cluster lab."""
+    from saline.lab.cli import lab
+    from saline.states.cli_call import call
+
+    main.add_command(call)
+    main.add_command(lab)
+
+
+_attach_local_commands()
 
 
 @main.command()
