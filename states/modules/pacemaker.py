@@ -1,0 +1,497 @@
+"""Pacemaker configuration as states: properties, resources, constraints, alerts.
+
+Every function reads the CIB's configuration section with ``cibadmin --query``, builds
+the desired copy of the one object it manages, and changes the CIB only when the
+canonical forms differ — with ``cibadmin --create/--replace`` scoped to that object
+(group/clone membership: the resources section) or ``crm_attribute`` for properties.
+Objects and attributes the state does not manage survive: an operator's other
+resources and constraints, and meta attributes the state does not declare (such as
+``target-role`` set by ``crm resource stop``).
+
+What a state owns of its object:
+
+* ``pacemaker.primitive``: the agent, ``params`` (exactly), ``ops`` (exactly, matched
+  by name + interval + role so existing op ids stay), the declared ``meta`` keys;
+* ``pacemaker.group``: its members and their order (exactly), the declared ``meta`` keys;
+* ``pacemaker.clone``: which resource it clones, ``promotable``, the declared ``meta`` keys;
+* constraints and alerts: the whole element.
+
+Like the Pacemaker tools, every command honours ``CIB_file`` in the environment (the
+Runner passes it through), so a whole cluster configuration can be planned and applied
+against an offline CIB file (from ``cibadmin --empty`` or ``crm_shadow``) before a
+cluster exists; ``crm_simulate --simulate --xml-file FILE`` (or ``CIB_file=FILE
+crm_simulate -L -s``) then shows where the resources would run.
+
+Names are checked against Pacemaker's own metadata before anything runs: cluster
+properties against the daemons (``pacemaker-schedulerd metadata`` ...), resource
+parameters against ``crm_resource --show-metadata AGENT``; unknown agents, unknown or
+missing parameters, bad values and malformed op intervals are refused.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from saline.states import cib
+from saline.states.base import CommandStep, Facts, Plan, Refuse, StateArgs, StateContext, state_function
+from saline.states.pcmk_metadata import ParamMeta, agent_parameters, check_value, cluster_options
+
+Scalar = bool | int | float | str
+Role = Literal["Started", "Stopped", "Promoted", "Unpromoted", "Master", "Slave"]
+Action = Literal["start", "stop", "promote", "demote"]
+RESOURCE_TAGS = ("primitive", "group", "clone", "bundle")
+_AGENT = re.compile(r"^(ocf:[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+|(lsb|service|systemd|stonith|nagios|upstart):[A-Za-z0-9_.@-]+)$")
+_SCORE = re.compile(r"^[-+]?(\d+|INFINITY)$")
+
+
+# ---- facts -------------------------------------------------------------------------------
+
+
+class CibFacts(Facts):
+    cib: str  # the configuration section, as cibadmin printed it
+
+
+class PrimitiveFacts(CibFacts):
+    agent_params: dict[str, ParamMeta] | None  # None: Pacemaker knows no such agent
+
+
+class PropertiesFacts(CibFacts):
+    options: dict[str, ParamMeta]
+
+
+def cib_facts(args: StateArgs, ctx: StateContext) -> CibFacts:
+    return CibFacts(cib=cib.query_configuration(ctx.runner))
+
+
+# ---- the one way every object is changed ----------------------------------------------------
+
+
+def _cibadmin(op: str, scope: str, el: ET.Element, what: str) -> CommandStep:
+    # --xml-pipe: a resources section can exceed the kernel's limit for one argv string.
+    return CommandStep(description=what, argv=["cibadmin", f"--{op}", "--scope", scope, "--xml-pipe"], stdin=cib.to_xml(el))
+
+
+def object_plan(label: str, old: ET.Element | None, new: ET.Element, scope: str, *, create_scope: str | None = None,
+                create_el: ET.Element | None = None) -> Plan:
+    """Plan for one CIB object: nothing if equal, else create or replace it."""
+    if cib.canonical(old) == cib.canonical(new):
+        return Plan(comment=f"{label} is in the desired state")
+    changes = {"diff": cib.diff(old, new, label)}
+    if old is None:
+        step = _cibadmin("create", create_scope or scope, create_el if create_el is not None else new, f"create {label}")
+        return Plan(steps=[step], changes={"created": label, **changes})
+    return Plan(steps=[_cibadmin("replace", scope, new, f"update {label}")], changes={"updated": label, **changes})
+
+
+def _root(facts: CibFacts) -> ET.Element:
+    return cib.parse(facts.cib)
+
+
+def _claim_id(root: ET.Element, tag: str, obj_id: str) -> ET.Element | None:
+    """The existing ``tag`` with this id; refuse when another kind of object has it."""
+    el = cib.find_id(root, obj_id)
+    if el is not None and el.tag != tag:
+        raise Refuse(f"id {obj_id!r} is already used by a {el.tag} in the CIB")
+    return el
+
+
+def _require_resources(root: ET.Element, *ids: str) -> None:
+    resources = cib.section(root, "resources")
+    for rid in ids:
+        el = cib.find_id(resources, rid) if resources is not None else None
+        if el is None or el.tag not in RESOURCE_TAGS:
+            raise Refuse(f"resource {rid!r} does not exist in the CIB (declare it first and require it)")
+
+
+def _values(mapping: dict[str, Scalar]) -> dict[str, str]:
+    return {k: cib.cib_value(v) for k, v in mapping.items()}
+
+
+# ---- pacemaker.properties ----------------------------------------------------------------
+
+
+class PropertiesArgs(StateArgs):
+    properties: dict[str, Scalar] = Field(min_length=1)
+    set_id: str = "cib-bootstrap-options"
+
+
+def properties_facts(args: PropertiesArgs, ctx: StateContext) -> PropertiesFacts:
+    return PropertiesFacts(cib=cib.query_configuration(ctx.runner), options=cluster_options(ctx.runner))
+
+
+@state_function("pacemaker.properties", PropertiesArgs, facts=properties_facts)
+def properties(args: PropertiesArgs, facts: PropertiesFacts) -> Plan:
+    """Cluster properties (crm_config), e.g. ``stonith-enabled: false``, set by name."""
+    wanted = _values(args.properties)
+    unknown = sorted(set(wanted) - set(facts.options))
+    if unknown:
+        raise Refuse(f"unknown cluster propert{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)} "
+                     "(not in the metadata of pacemaker-schedulerd/-controld/-based)")
+    bad = [why for name, value in wanted.items() if (why := check_value(facts.options[name], value))]
+    if bad:
+        raise Refuse("; ".join(bad))
+    root = _root(facts)
+    pset = root.find(f"./crm_config/cluster_property_set[@id='{args.set_id}']")
+    current = {nv.get("name"): nv.get("value") for nv in pset.findall("nvpair")} if pset is not None else {}
+    steps, changes = [], {}
+    for name, value in wanted.items():
+        if current.get(name) == value:
+            continue
+        changes[name] = {"old": current.get(name), "new": value}
+        steps.append(CommandStep(
+            description=f"set cluster property {name}={value}",
+            argv=["crm_attribute", "--type", "crm_config", "--set-name", args.set_id, "--name", name, "--update", value],
+        ))
+    return Plan(steps=steps, changes=changes, comment="cluster properties are in the desired state")
+
+
+# ---- pacemaker.primitive -----------------------------------------------------------------
+
+
+class Op(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    interval: str = "0"
+    timeout: str | None = None
+    role: Role | None = None
+    # Other op attributes by their CIB name: on-fail, start-delay, record-pending ...
+    options: dict[str, Scalar] = Field(default_factory=dict)
+
+    @field_validator("interval", "timeout", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        if value is None:
+            return value
+        cib.duration_ms(value)  # ValueError names the accepted forms
+        return str(value)
+
+    def key(self) -> tuple[str, int, str | None]:
+        return self.name, cib.duration_ms(self.interval), self.role
+
+
+class PrimitiveArgs(StateArgs):
+    agent: str
+    params: dict[str, Scalar] = Field(default_factory=dict)
+    meta: dict[str, Scalar] = Field(default_factory=dict)
+    ops: list[Op] = Field(default_factory=list)
+
+    @field_validator("agent")
+    @classmethod
+    def _agent(cls, value: str) -> str:
+        if not _AGENT.match(value):
+            raise ValueError(f"{value!r} is not an agent spec like ocf:heartbeat:lxc or systemd:NAME")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_ops(self) -> "PrimitiveArgs":
+        keys = [op.key() for op in self.ops]
+        dupes = {k for k in keys if keys.count(k) > 1}
+        if dupes:
+            raise ValueError(f"duplicate ops (name, interval ms, role): {sorted(dupes, key=str)}")
+        return self
+
+
+def primitive_facts(args: PrimitiveArgs, ctx: StateContext) -> PrimitiveFacts:
+    return PrimitiveFacts(cib=cib.query_configuration(ctx.runner), agent_params=agent_parameters(ctx.runner, args.agent))
+
+
+def _check_params(args: PrimitiveArgs, known: dict[str, ParamMeta] | None) -> None:
+    if known is None:
+        raise Refuse(f"unknown resource agent {args.agent} (crm_resource --show-metadata finds no such agent)")
+    unknown = sorted(set(args.params) - set(known))
+    if unknown:
+        raise Refuse(f"{args.agent} has no parameter {', '.join(unknown)} (it has: {', '.join(sorted(known))})")
+    missing = sorted(p.name for p in known.values() if p.required and p.name not in args.params)
+    if missing:
+        raise Refuse(f"{args.agent} requires parameter {', '.join(missing)}")
+
+
+def _agent_attrs(agent: str) -> dict[str, str]:
+    parts = agent.split(":")
+    if parts[0] == "ocf":
+        return {"class": "ocf", "provider": parts[1], "type": parts[2]}
+    return {"class": parts[0], "type": parts[1]}
+
+
+def _set_ops(prim: ET.Element, ops: list[Op], ids: cib.Ids) -> None:
+    """``operations`` holds exactly ``ops``; an existing op with the same name, interval
+    and role keeps its id, its children and its spelling of equal durations."""
+    rid = prim.get("id")
+    holder = prim.find("operations")
+    existing = {}
+    if holder is not None:
+        for op_el in holder.findall("op"):
+            try:
+                existing[(op_el.get("name"), cib.duration_ms(op_el.get("interval", "0")), op_el.get("role"))] = op_el
+            except ValueError:
+                pass  # an interval we cannot read is not one we declared: it gets dropped
+        prim.remove(holder)
+    if not ops:
+        return
+    holder = ET.SubElement(prim, "operations")
+    for op in ops:
+        old = existing.get(op.key())
+        el = ET.SubElement(holder, "op")
+        el.set("id", old.get("id") if old is not None else ids.new(f"{rid}-{op.name}-interval-{op.interval}"))
+        el.set("name", op.name)
+        el.set("interval", old.get("interval") if old is not None else op.interval)
+        if op.timeout is not None:
+            keep = old is not None and cib.same_duration(old.get("timeout"), op.timeout)
+            el.set("timeout", old.get("timeout") if keep else op.timeout)
+        if op.role is not None:
+            el.set("role", op.role)
+        for k, v in _values(op.options).items():
+            el.set(k, v)
+        if old is not None:
+            el.extend(list(old))
+
+
+@state_function("pacemaker.primitive", PrimitiveArgs, facts=primitive_facts)
+def primitive(args: PrimitiveArgs, facts: PrimitiveFacts) -> Plan:
+    """A primitive resource: agent, params, meta, ops with timeouts and intervals."""
+    _check_params(args, facts.agent_params)
+    root = _root(facts)
+    old = _claim_id(root, "primitive", args.name)
+    ids = cib.Ids(root)
+    new = cib.copy(old) if old is not None else ET.Element("primitive", id=args.name)
+    for attr in ("class", "provider", "type"):
+        new.attrib.pop(attr, None)
+    new.attrib.update(_agent_attrs(args.agent))
+    cib.set_nvpairs(new, "instance_attributes", _values(args.params), ids, exclusive=True)
+    cib.set_nvpairs(new, "meta_attributes", _values(args.meta), ids, exclusive=False)
+    _set_ops(new, args.ops, ids)
+    return object_plan(f"primitive {args.name}", old, new, "resources")
+
+
+# ---- pacemaker.group / pacemaker.clone ------------------------------------------------------
+
+
+class GroupArgs(StateArgs):
+    members: list[str] = Field(min_length=1)
+    meta: dict[str, Scalar] = Field(default_factory=dict)
+
+
+class CloneArgs(StateArgs):
+    resource: str
+    promotable: bool = False
+    meta: dict[str, Scalar] = Field(default_factory=dict)
+
+
+def _resources_copy(facts: CibFacts) -> tuple[ET.Element, ET.Element, cib.Ids]:
+    root = _root(facts)
+    resources = cib.section(root, "resources")
+    if resources is None:
+        raise Refuse("the CIB has no resources section")
+    return resources, cib.copy(resources), cib.Ids(root)
+
+
+def _detach(el: ET.Element, parents: dict[ET.Element, ET.Element]) -> None:
+    parent = parents[el]
+    parent.remove(el)
+    # Pacemaker rejects an empty group: a group left without members goes too.
+    if parent.tag == "group" and parent.find("primitive") is None and parent in parents:
+        parents[parent].remove(parent)
+
+
+def _resources_plan(label: str, old: ET.Element, new: ET.Element) -> Plan:
+    plan = object_plan("resources", old, new, "resources")
+    if plan.empty:
+        plan.comment = f"{label} is in the desired state"
+    else:
+        plan.changes = {"updated": label, "diff": plan.changes["diff"]}
+        plan.steps[0].description = f"update {label} (replace the resources section)"
+    return plan
+
+
+@state_function("pacemaker.group", GroupArgs, facts=cib_facts)
+def group(args: GroupArgs, facts: CibFacts) -> Plan:
+    """A group of primitives (started in order, on one node); members exactly as listed."""
+    if len(set(args.members)) != len(args.members):
+        raise Refuse(f"group {args.name} lists a member twice: {args.members}")
+    old_res, res, ids = _resources_copy(facts)
+    _claim_id(_root(facts), "group", args.name)
+    parents = cib.parent_map(res)
+    grp = cib.find(res, "group", args.name)
+    for member in args.members:
+        el = cib.find_id(res, member)
+        if el is None or el.tag != "primitive":
+            raise Refuse(f"group member {member!r} is not a primitive in the CIB (declare it first and require it)")
+        if parents[el].tag == "clone":
+            raise Refuse(f"{member!r} is cloned ({parents[el].get('id')}); a cloned primitive cannot join a group")
+    if grp is None:
+        grp = ET.SubElement(res, "group", id=args.name)
+        parents[grp] = res
+    wanted = [cib.find_id(res, m) for m in args.members]
+    # Members not listed leave the group but stay defined, at the top level.
+    for el in grp.findall("primitive"):
+        if el.get("id") not in args.members:
+            grp.remove(el)
+            res.append(el)
+    for el in wanted:
+        if parents.get(el) is not grp:
+            _detach(el, parents)
+        elif el in list(grp):
+            grp.remove(el)
+    grp.extend(wanted)
+    cib.set_nvpairs(grp, "meta_attributes", _values(args.meta), ids, exclusive=False, position=0)
+    return _resources_plan(f"group {args.name}", old_res, res)
+
+
+@state_function("pacemaker.clone", CloneArgs, facts=cib_facts)
+def clone(args: CloneArgs, facts: CibFacts) -> Plan:
+    """A clone (``promotable: true`` for DRBD's ``ocf:linbit:drbd``) of a primitive or group."""
+    old_res, res, ids = _resources_copy(facts)
+    _claim_id(_root(facts), "clone", args.name)
+    parents = cib.parent_map(res)
+    child = cib.find_id(res, args.resource)
+    if child is None or child.tag not in ("primitive", "group"):
+        raise Refuse(f"resource {args.resource!r} is not a primitive or group in the CIB (declare it first and require it)")
+    holder = parents[child]
+    clone_el = cib.find(res, "clone", args.name)
+    if clone_el is not None and holder is not clone_el:
+        held = [c.get("id") for c in clone_el if c.tag in ("primitive", "group")]
+        raise Refuse(f"clone {args.name} already holds {', '.join(held)}, not {args.resource}")
+    if clone_el is None:
+        if holder.tag != "resources":
+            raise Refuse(f"{args.resource!r} is inside {holder.tag} {holder.get('id')}; only a top-level resource can be cloned")
+        clone_el = ET.Element("clone", id=args.name)
+        holder.insert(list(holder).index(child), clone_el)
+        holder.remove(child)
+        clone_el.append(child)
+    meta = _values(args.meta)
+    current = cib.nvpairs(clone_el, "meta_attributes").get("promotable", "false")
+    if args.promotable or current.lower() in ("true", "yes", "1"):
+        meta["promotable"] = cib.cib_value(args.promotable)
+    cib.set_nvpairs(clone_el, "meta_attributes", meta, ids, exclusive=False, position=0)
+    return _resources_plan(f"clone {args.name}", old_res, res)
+
+
+# ---- constraints ---------------------------------------------------------------------------
+
+
+class ConstraintArgs(StateArgs):
+    score: int | str = "INFINITY"
+
+    @field_validator("score")
+    @classmethod
+    def _score(cls, value: int | str) -> str:
+        if not _SCORE.match(str(value)):
+            raise ValueError(f"score {value!r} must be an integer or [+-]INFINITY")
+        return str(value)
+
+
+class LocationArgs(ConstraintArgs):
+    resource: str
+    node: str
+    role: Role | None = None
+    resource_discovery: Literal["always", "never", "exclusive"] | None = None
+
+
+class OrderArgs(StateArgs):
+    first: str
+    then: str
+    first_action: Action = "start"
+    then_action: Action = "start"
+    kind: Literal["Mandatory", "Optional", "Serialize"] = "Mandatory"
+    symmetrical: bool | None = None
+
+
+class ColocationArgs(ConstraintArgs):
+    resource: str
+    with_resource: str
+    rsc_role: Role | None = None
+    with_rsc_role: Role | None = None
+
+
+def _constraint_plan(tag: str, args: StateArgs, facts: CibFacts, attrs: dict[str, str | None], refs: list[str]) -> Plan:
+    root = _root(facts)
+    old = _claim_id(root, tag, args.name)
+    _require_resources(root, *refs)
+    new = ET.Element(tag, id=args.name, attrib={k: v for k, v in attrs.items() if v is not None})
+    return object_plan(f"{tag} {args.name}", old, new, "constraints")
+
+
+@state_function("pacemaker.location", LocationArgs, facts=cib_facts)
+def location(args: LocationArgs, facts: CibFacts) -> Plan:
+    """Where a resource prefers (positive score) or must not (-INFINITY) run."""
+    return _constraint_plan("rsc_location", args, facts, {
+        "rsc": args.resource, "node": args.node, "score": args.score, "role": args.role,
+        "resource-discovery": args.resource_discovery,
+    }, [args.resource])
+
+
+@state_function("pacemaker.order", OrderArgs, facts=cib_facts)
+def order(args: OrderArgs, facts: CibFacts) -> Plan:
+    """Start ``then`` after ``first`` (e.g. promote DRBD, then start the filesystem)."""
+    return _constraint_plan("rsc_order", args, facts, {
+        "first": args.first, "first-action": args.first_action, "then": args.then,
+        "then-action": args.then_action, "kind": args.kind,
+        "symmetrical": None if args.symmetrical is None else cib.cib_value(args.symmetrical),
+    }, [args.first, args.then])
+
+
+@state_function("pacemaker.colocation", ColocationArgs, facts=cib_facts)
+def colocation(args: ColocationArgs, facts: CibFacts) -> Plan:
+    """Keep ``resource`` on the node where ``with_resource`` runs (in a role)."""
+    return _constraint_plan("rsc_colocation", args, facts, {
+        "rsc": args.resource, "with-rsc": args.with_resource, "score": args.score,
+        "rsc-role": args.rsc_role, "with-rsc-role": args.with_rsc_role,
+    }, [args.resource, args.with_resource])
+
+
+# ---- pacemaker.alert ----------------------------------------------------------------------
+
+
+class AlertArgs(StateArgs):
+    path: str
+    recipients: list[str] = Field(default_factory=list)
+    meta: dict[str, Scalar] = Field(default_factory=dict)  # e.g. timestamp-format, timeout
+    params: dict[str, Scalar] = Field(default_factory=dict)  # passed to the agent as CRM_alert_*
+
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError(f"alert agent path {value!r} must be absolute")
+        return value
+
+
+@state_function("pacemaker.alert", AlertArgs, facts=cib_facts)
+def alert(args: AlertArgs, facts: CibFacts) -> Plan:
+    """An alert agent (run by Pacemaker on cluster events) with its recipients."""
+    if len(set(args.recipients)) != len(args.recipients):
+        raise Refuse(f"alert {args.name} lists a recipient twice")
+    root = _root(facts)
+    old = _claim_id(root, "alert", args.name)
+    ids = cib.Ids(root)
+    new = ET.Element("alert", id=args.name, path=args.path)
+    cib.set_nvpairs(new, "meta_attributes", _values(args.meta), ids, exclusive=True)
+    cib.set_nvpairs(new, "instance_attributes", _values(args.params), ids, exclusive=True)
+    if old is not None:
+        # Reuse existing set ids, so an unchanged alert compares equal.
+        for tag in ("meta_attributes", "instance_attributes"):
+            old_set, new_set = old.find(tag), new.find(tag)
+            if old_set is not None and new_set is not None:
+                new_set.set("id", old_set.get("id", ""))
+                old_ids = {nv.get("name"): nv.get("id") for nv in old_set.findall("nvpair")}
+                for nv in new_set.findall("nvpair"):
+                    nv.set("id", old_ids.get(nv.get("name")) or nv.get("id", ""))
+    old_recipients = {r.get("value"): r.get("id") for r in old.findall("recipient")} if old is not None else {}
+    for value in args.recipients:
+        rid = old_recipients.get(value) or ids.new(f"{args.name}-recipient")
+        ET.SubElement(new, "recipient", id=rid, value=value)
+    if cib.section(root, "alerts") is None:
+        return object_plan(f"alert {args.name}", old, new, "alerts", create_scope="configuration",
+                           create_el=_wrap("alerts", new))
+    return object_plan(f"alert {args.name}", old, new, "alerts")
+
+
+def _wrap(tag: str, child: ET.Element) -> ET.Element:
+    outer = ET.Element(tag)
+    outer.append(child)
+    return outer
