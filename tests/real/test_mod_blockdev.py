@@ -1,0 +1,59 @@
+"""blockdev.formatted on real loop devices: mkfs only where blkid sees nothing."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from saline.states.runner import Runner
+from tests.harness import assert_full_cycle, assert_refused
+from tests.real.disksnap import blkid_snapshot
+from tests.real.loopdev import loops, lvm_env  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.real
+
+
+def test_ext4_full_cycle_on_blank_device(loops):
+    dev = loops(32)
+    applied = assert_full_cycle("blockdev.formatted", {"name": dev, "fs_type": "ext4", "label": "lxc1"}, Runner(), blkid_snapshot(dev))
+    assert applied.changes["old"] == "empty"
+    tags = subprocess.run(["blkid", "-p", "-o", "export", dev], capture_output=True, text=True).stdout
+    assert "TYPE=ext4" in tags and "LABEL=lxc1" in tags
+    # The filesystem is sound, as e2fsck sees it.
+    assert subprocess.run(["e2fsck", "-f", "-n", dev], capture_output=True).returncode == 0
+
+
+def test_vfat_full_cycle_checked_with_mtools(loops):
+    dev = loops(64)
+    assert_full_cycle("blockdev.formatted", {"name": dev, "fs_type": "vfat"}, Runner(), blkid_snapshot(dev))
+    info = subprocess.run(["minfo", "-i", dev, "::"], capture_output=True, text=True, env={"MTOOLS_SKIP_CHECK": "1", "PATH": "/usr/bin:/bin"})
+    assert info.returncode == 0, info.stderr
+
+
+def test_refuses_to_format_over_another_filesystem(loops):
+    dev = loops(32)
+    subprocess.run(["mkfs.vfat", dev], check=True, capture_output=True)
+    res = assert_refused("blockdev.formatted", {"name": dev, "fs_type": "ext4"}, Runner(), blkid_snapshot(dev), "TYPE=vfat")
+    assert "force: true" in res.comment
+
+
+def test_refuses_to_format_over_a_physical_volume(loops, lvm_env):
+    dev = loops(32)
+    env = lvm_env([dev])
+    subprocess.run(["pvcreate", dev], check=True, capture_output=True, env=env)
+    assert_refused("blockdev.formatted", {"name": dev, "fs_type": "ext4"}, Runner(env=env), blkid_snapshot(dev), "TYPE=LVM2_member")
+
+
+def test_force_formats_over_another_filesystem(loops):
+    dev = loops(32)
+    subprocess.run(["mkfs.vfat", dev], check=True, capture_output=True)
+    assert_full_cycle("blockdev.formatted", {"name": dev, "fs_type": "ext4", "force": True}, Runner(), blkid_snapshot(dev))
+
+
+def test_bad_arguments_are_clear_errors(loops):
+    dev = loops(8)
+    snap = blkid_snapshot(dev)
+    assert_refused("blockdev.formatted", {"name": dev, "fs_type": "ntfs"}, Runner(), snap, "fs_type")
+    assert_refused("blockdev.formatted", {"name": dev, "fstype": "ext4"}, Runner(), snap, "fstype")
+    assert_refused("blockdev.formatted", {"name": "/dev/saline-no-such-disk", "fs_type": "ext4"}, Runner(), snap, "does not exist")
