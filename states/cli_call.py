@@ -40,6 +40,13 @@ class _CallCommand(click.Command):
             exc.exit_code = EXIT_USAGE
             raise
 
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            exc.exit_code = EXIT_USAGE
+            raise
+
 
 def default_agent_id() -> str:
     host = socket.gethostname().split(".", 1)[0]
@@ -100,3 +107,7 @@ def call(local: bool, test: bool, root: Path, pillar_file: Path | None, pillar_r
     else:
         render_run(Console(), agent_id, result)
     raise SystemExit(EXIT_OK if result.ok else EXIT_FAILED)
+
+
+if __name__ == "__main__":  # python -m saline.states.cli_call, until master/cli.py attaches it
+    call()
