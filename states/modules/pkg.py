@@ -20,6 +20,8 @@ the same dpkg database (:class:`saline.states.dpkg.DpkgTarget`).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import BaseModel, Field, model_validator
 
 from ..base import CommandStep, Facts, Plan, Refuse, StateArgs, StateContext, state_function
@@ -110,6 +112,8 @@ class PkgFacts(Facts):
     target: DpkgTarget
     packages: dict[str, PackageState]
     debs: dict[str, DebFile] = Field(default_factory=dict)
+    # dpkg's own answer to a dry-run removal, when it would fail (dependency problems).
+    removal_blocked: str | None = None
 
 
 def _read_deb(ctx: StateContext, name: str, node_path: str) -> DebFile:
@@ -125,9 +129,25 @@ def _read_deb(ctx: StateContext, name: str, node_path: str) -> DebFile:
 
 def pkg_facts(args: PkgArgs, ctx: StateContext) -> PkgFacts:
     target = DpkgTarget.for_runner(ctx.runner, args.admindir)
+    database = target.database()
+    # dpkg-query on a missing database answers "no packages found": a typo would read as "not installed".
+    if database is not None and not Path(database, "status").is_file():
+        raise Refuse(f"no dpkg database at {database} (its status file is missing)")
     sources = getattr(args, "sources", None) or []
     debs = {name: _read_deb(ctx, name, path) for entry in sources for name, path in entry.items()}
     return PkgFacts(target=target, packages=query(ctx.runner, target, args.names()), debs=debs)
+
+
+def removal_facts(args: PkgArgs, ctx: StateContext) -> PkgFacts:
+    """Facts plus a ``dpkg --no-act --remove`` dry run: a failed removal would still leave the
+    selection at ``deinstall`` (a later apt run would remove the package), so it is refused up front."""
+    facts = pkg_facts(args, ctx)
+    present = [n for n in args.names() if n in facts.packages and facts.packages[n].present]
+    if present:
+        dry = ctx.runner.run(["dpkg", *facts.target.dpkg_opts(), "--no-act", "--remove", *present])
+        if not dry.ok:
+            facts.removal_blocked = (dry.stderr or dry.stdout).strip()
+    return facts
 
 
 def _old_version(state: PackageState | None) -> str:
@@ -179,7 +199,7 @@ def installed(args: InstalledArgs, facts: PkgFacts) -> Plan:
 # ---- pkg.removed -------------------------------------------------------------------------------
 
 
-@state_function("pkg.removed", PkgArgs, facts=pkg_facts)
+@state_function("pkg.removed", PkgArgs, facts=removal_facts)
 def removed(args: PkgArgs, facts: PkgFacts) -> Plan:
     """Packages not installed (configuration files may stay, as with ``apt-get remove``)."""
     present = [n for n in args.names() if n in facts.packages and facts.packages[n].present]
@@ -188,6 +208,8 @@ def removed(args: PkgArgs, facts: PkgFacts) -> Plan:
         raise Refuse(f"{', '.join(held)} held: unhold before removing (pkg.unheld)")
     if not present:
         return Plan(comment="None of the packages is installed")
+    if facts.removal_blocked:
+        raise Refuse(f"dpkg would not remove {', '.join(present)}: {facts.removal_blocked}")
     step = CommandStep(description=f"Remove {', '.join(present)}",
                        argv=["dpkg", *facts.target.dpkg_opts(), "--remove", *present], env=NONINTERACTIVE)
     return Plan(steps=[step], changes={n: {"old": _old_version(facts.packages[n]), "new": ""} for n in present})
