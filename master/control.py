@@ -15,6 +15,7 @@ from saline.protocol.control import (
 )
 from saline.protocol.errors import ProtocolError
 
+from .jobstore import RETURN_GRACE
 from .targeting import NoMatch
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ class ControlHandler:
             jid = self.m.publish(req.target, req.fun, req.args, lambda _aid: req.kwargs, timeout)
         except NoMatch as exc:
             return fail("no_match", str(exc))
-        self.m.wait_for(client, jid, timeout, self._job_reply)
+        self.m.wait_for(client, jid, timeout + RETURN_GRACE, self._job_reply)
         return None
 
     def op_apply(self, client: bytes, req: ApplyRequest) -> ControlReply | None:
@@ -80,7 +81,7 @@ class ControlHandler:
             stored_kwargs={"states": req.states, "test": req.test},
             agents=agents,
         )
-        self.m.wait_for(client, jid, timeout, self._job_reply)
+        self.m.wait_for(client, jid, timeout + RETURN_GRACE, self._job_reply)
         return None
 
     def op_job_wait(self, client: bytes, req: JobWaitRequest) -> ControlReply | None:

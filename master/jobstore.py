@@ -17,6 +17,11 @@ import msgpack
 from saline.protocol.control import AgentReturn, JobRecord
 from saline.protocol.messages import ReturnBody
 
+# The agent enforces the job's timeout itself and then sends a failed return; the
+# master waits this much longer before calling a missing return "no return", so that
+# return is not lost in a race.
+RETURN_GRACE = 2.0
+
 
 def _pack(obj: Any) -> bytes:
     return msgpack.packb(obj, use_bin_type=True)
@@ -79,7 +84,7 @@ class JobStore:
         if row is None:
             return None
         now = time.time() if now is None else now
-        expired = now > row[5] + row[6]
+        expired = now > row[5] + row[6] + RETURN_GRACE
         returns = []
         for r in self.conn.execute(
             "SELECT agent_id, status, success, retcode, data, error, started_at, finished_at, received_at"
