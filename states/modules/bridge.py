@@ -28,9 +28,8 @@ import difflib
 import re
 from ipaddress import IPv4Address, IPv4Interface
 
-from pydantic.networks import IPvAnyAddress
-
 from pydantic import field_validator, model_validator
+from pydantic.networks import IPvAnyAddress
 
 from ..base import CommandStep, Facts, Plan, Refuse, StateArgs, StateContext, WriteFileStep, state_function
 from ..ifupdown import bridge_stanza, iface_stanza, manual_stanza, set_iface_stanza

@@ -25,9 +25,9 @@ import os
 import re
 import stat
 from ipaddress import IPv4Address
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..base import CommandStep, Facts, Plan, Refuse, SetAttrsStep, StateArgs, StateContext, WriteFileStep, state_function
 from ..parse_drbd import ResourceStatus, drbd_error, metadata_state, parse_events2
@@ -36,6 +36,7 @@ RESOURCE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 HOST_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
 DEVICE = re.compile(r"^/dev/drbd[0-9]{1,6}$")
 BLOCK_DEVICE = re.compile(r"^/dev/[A-Za-z0-9_][A-Za-z0-9_./-]*$")
+META_DISK = re.compile(r"^(internal|/dev/[A-Za-z0-9_][A-Za-z0-9_./-]*)$")
 HANDLER = re.compile(r"^[a-z][a-z-]*$")
 SEED_HANDLERS = {
     # resource-level fencing with Pacemaker: constrain the peer away while it is outdated
@@ -44,66 +45,50 @@ SEED_HANDLERS = {
 }
 
 
+def _matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
+    """A validator: the value matches ``pattern`` and has no ``..`` path part, else "… is not <what>"."""
+
+    def check(v: str) -> str:
+        if not pattern.match(v) or ".." in v.split("/"):
+            raise ValueError(f"{v!r} is not {what}")
+        return v
+
+    return AfterValidator(check)
+
+
+ResourceName = Annotated[str, _matching(RESOURCE_NAME, "a valid DRBD resource name (letters, digits, _ . -)")]
+HostName = Annotated[str, _matching(HOST_NAME, "a valid host name")]
+DrbdDevice = Annotated[str, _matching(DEVICE, "a DRBD device (/dev/drbdN)")]
+BlockDevice = Annotated[str, _matching(BLOCK_DEVICE, "a block device path under /dev")]
+MetaDisk = Annotated[str, _matching(META_DISK, "'internal' or a block device path under /dev")]
+
+
 class ResourceNamed(StateArgs):
     """``name`` is a DRBD resource name; ``config`` the drbd.conf drbdadm reads."""
 
+    name: ResourceName
     config: str = "/etc/drbd.conf"
-
-    @field_validator("name")
-    @classmethod
-    def _resource_name(cls, v: str) -> str:
-        if not RESOURCE_NAME.match(v):
-            raise ValueError(f"{v!r} is not a valid DRBD resource name (letters, digits, _ . -)")
-        return v
 
 
 class DrbdNode(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str  # the host name as `uname -n` reports it on that node
+    name: HostName  # as `uname -n` reports it on that node: drbdadm matches `on <host>` with it
     address: IPv4Address  # on the replication link (eth1 in the seed)
     port: int = Field(7789, ge=1, le=65535)
     node_id: int = Field(ge=0, le=31)
 
-    @field_validator("name")
-    @classmethod
-    def _host(cls, v: str) -> str:
-        if not HOST_NAME.match(v):
-            raise ValueError(f"{v!r} is not a valid host name")
-        return v
-
 
 class ResourceArgs(ResourceNamed):
-    device: str
-    disk: str
-    meta_disk: str = "internal"
+    device: DrbdDevice
+    disk: BlockDevice
+    meta_disk: MetaDisk = "internal"
     protocol: Literal["A", "B", "C"] = "C"
     fencing: Literal["dont-care", "resource-only", "resource-and-stonith"] = "resource-only"
     handlers: dict[str, str] = Field(default_factory=lambda: dict(SEED_HANDLERS))
     nodes: list[DrbdNode] = Field(min_length=2)
     create_md: bool = True
     up: bool = True
-
-    @field_validator("device")
-    @classmethod
-    def _device(cls, v: str) -> str:
-        if not DEVICE.match(v):
-            raise ValueError(f"{v!r} is not a DRBD device (/dev/drbdN)")
-        return v
-
-    @field_validator("disk")
-    @classmethod
-    def _disk(cls, v: str) -> str:
-        if not BLOCK_DEVICE.match(v) or ".." in v.split("/"):
-            raise ValueError(f"{v!r} is not a block device path under /dev")
-        return v
-
-    @field_validator("meta_disk")
-    @classmethod
-    def _meta_disk(cls, v: str) -> str:
-        if v != "internal" and (not BLOCK_DEVICE.match(v) or ".." in v.split("/")):
-            raise ValueError(f"{v!r} is neither 'internal' nor a block device path")
-        return v
 
     @field_validator("handlers")
     @classmethod

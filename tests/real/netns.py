@@ -112,23 +112,22 @@ def _delete(net: NodeNet) -> None:
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
-@pytest.fixture
-def node_net() -> Iterator[NodeNet]:
-    """A node whose eth0 carries its address, default route and the route to the master."""
+def _node_net(with_address: bool) -> Iterator[NodeNet]:
     require_tools("ip")
-    net = _create_node_net(with_address=True)
+    net = _create_node_net(with_address)
     try:
         yield net
     finally:
         _delete(net)
+
+
+@pytest.fixture
+def node_net() -> Iterator[NodeNet]:
+    """A node whose eth0 carries its address, default route and the route to the master."""
+    yield from _node_net(with_address=True)
 
 
 @pytest.fixture
 def bare_node_net() -> Iterator[NodeNet]:
     """A node whose eth0 is cabled but unconfigured (for ifup to configure)."""
-    require_tools("ip")
-    net = _create_node_net(with_address=False)
-    try:
-        yield net
-    finally:
-        _delete(net)
+    yield from _node_net(with_address=False)
