@@ -13,7 +13,7 @@ commenting only its first line would leave ``RUN+=...`` live as a rule of its ow
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -84,8 +84,9 @@ def _logical_groups(bodies: list[str], char: str) -> Iterator[range]:
         i = j + 1
 
 
-def comment(text: str, regex: str, char: str = "#", *, ignore_missing: bool = False) -> str:
-    """Prefix ``char`` to every line of each logical line where ``regex`` matches."""
+def _edit_matching_groups(text: str, regex: str, char: str, edit: Callable[[str], str]) -> tuple[str, bool]:
+    """Apply ``edit`` to every physical line of each logical line where ``regex`` matches the
+    uncommented text; also say whether anything matched."""
     pattern = _compile(regex, "regex")
     lines = Lines.of(text)
     found = False
@@ -93,26 +94,24 @@ def comment(text: str, regex: str, char: str = "#", *, ignore_missing: bool = Fa
         if any(pattern.search(_uncommented(lines.bodies[i], char)) for i in group):
             found = True
             for i in group:
-                if not _is_commented(lines.bodies[i], char):
-                    lines.bodies[i] = char + lines.bodies[i]
+                lines.bodies[i] = edit(lines.bodies[i])
+    return lines.text(), found
+
+
+def comment(text: str, regex: str, char: str = "#", *, ignore_missing: bool = False) -> str:
+    """Prefix ``char`` to every line of each logical line where ``regex`` matches."""
+    new, found = _edit_matching_groups(text, regex, char, lambda ln: ln if _is_commented(ln, char) else char + ln)
     if not found and not ignore_missing:
         raise EditError(f"pattern {regex!r} not found (set ignore_missing: true to accept that)")
-    return lines.text()
+    return new
 
 
 def uncomment(text: str, regex: str, char: str = "#") -> str:
     """Remove ``char`` from every commented line of each logical line where ``regex`` matches."""
-    pattern = _compile(regex, "regex")
-    lines = Lines.of(text)
-    found = False
-    for group in _logical_groups(lines.bodies, char):
-        if any(pattern.search(_uncommented(lines.bodies[i], char)) for i in group):
-            found = True
-            for i in group:
-                lines.bodies[i] = _uncommented(lines.bodies[i], char)
+    new, found = _edit_matching_groups(text, regex, char, lambda ln: _uncommented(ln, char))
     if not found:
         raise EditError(f"pattern {regex!r} not found, commented or not")
-    return lines.text()
+    return new
 
 
 # ---- key = value -----------------------------------------------------------------------

@@ -123,6 +123,25 @@ def _refuse_missing_parent(facts: FileFacts, makedirs: bool) -> None:
         raise Refuse(f"parent directory of {facts.path} does not exist (set makedirs: true to create it)")
 
 
+def _check_target(facts: FileFacts, kind: str, makedirs: bool) -> None:
+    """Refuse before anything runs: unknown owners, a path of another kind, a missing parent."""
+    _refuse_unknown_owners(facts)
+    if facts.kind not in ("missing", kind):
+        raise Refuse(f"{facts.path} exists and is a {facts.kind}, not a {kind}")
+    if facts.kind == "missing":
+        _refuse_missing_parent(facts, makedirs)
+
+
+class FileAttrsArgs(StateArgs):
+    """Arguments shared by file.managed and file.directory (Salt's names)."""
+
+    name: NodePath
+    mode: Mode | None = None
+    user: str | None = None
+    group: str | None = None
+    makedirs: bool = False
+
+
 def attr_changes(facts: FileFacts, mode: int | None, user: str | None, group: str | None) -> dict:
     """{attr: {old, new}} for every requested attribute that differs from the observed one."""
     changes = {}
@@ -174,13 +193,8 @@ def edit_plan(facts: FileFacts, edit: Callable[[str], str], *, create: bool = Fa
 # ---- file.managed -------------------------------------------------------------------------
 
 
-class ManagedArgs(StateArgs):
-    name: NodePath
+class ManagedArgs(FileAttrsArgs):
     contents: str | None = None
-    mode: Mode | None = None
-    user: str | None = None
-    group: str | None = None
-    makedirs: bool = False
     # Salt: with replace false an existing file's content is left alone (attributes still managed).
     replace: bool = True
 
@@ -188,11 +202,8 @@ class ManagedArgs(StateArgs):
 @state_function("file.managed", ManagedArgs, facts=file_facts)
 def managed(args: ManagedArgs, facts: FileFacts) -> Plan:
     """A regular file with the given contents, mode and owner."""
-    _refuse_unknown_owners(facts)
-    if facts.kind not in ("missing", "file"):
-        raise Refuse(f"{args.name} is a {facts.kind}; file.managed only replaces regular files")
+    _check_target(facts, "file", args.makedirs)
     if facts.kind == "missing":
-        _refuse_missing_parent(facts, args.makedirs)
         changes: dict = {"new": f"file {args.name} created"}
         if args.contents:
             changes["diff"] = unified_diff(args.name, None, args.contents)
@@ -225,22 +236,15 @@ def managed(args: ManagedArgs, facts: FileFacts) -> Plan:
 # ---- file.directory -----------------------------------------------------------------------
 
 
-class DirectoryArgs(StateArgs):
-    name: NodePath
-    mode: Mode | None = None
-    user: str | None = None
-    group: str | None = None
-    makedirs: bool = False
+class DirectoryArgs(FileAttrsArgs):
+    pass
 
 
 @state_function("file.directory", DirectoryArgs, facts=file_facts)
 def directory(args: DirectoryArgs, facts: FileFacts) -> Plan:
     """A directory with the given mode and owner."""
-    _refuse_unknown_owners(facts)
-    if facts.kind not in ("missing", "directory"):
-        raise Refuse(f"{args.name} exists and is a {facts.kind}, not a directory")
+    _check_target(facts, "directory", args.makedirs)
     if facts.kind == "missing":
-        _refuse_missing_parent(facts, args.makedirs)
         step = MkdirStep(description=f"Create directory {args.name}", path=args.name, mode=args.mode,
                          user=args.user, group=args.group, parents=args.makedirs)
         return Plan(steps=[step], changes={args.name: "New Dir", **new_attrs(args.mode, args.user, args.group)})

@@ -69,6 +69,10 @@ class ServiceFacts(Facts):
     def systemd(self) -> SystemdCommands:
         return SystemdCommands(name=self.name, root=self.root)
 
+    def action(self, verb: str) -> list[str]:
+        """argv for start/stop/restart/reload/status through this node's init system."""
+        return self.systemd().action(verb) if self.init == "systemd" else self.sysv().action(verb)
+
 
 def _is_running(ctx: StateContext, facts: ServiceFacts) -> bool:
     if facts.init == "systemd":
@@ -77,7 +81,7 @@ def _is_running(ctx: StateContext, facts: ServiceFacts) -> bool:
         if running is None:
             raise Refuse(f"{facts.name} status unknown: {answer.describe()}")
         return running
-    status = ctx.runner.run(facts.sysv().action("status"))
+    status = ctx.runner.run(facts.action("status"))
     if status.rc == 0:
         return True
     if status.rc in LSB_STOPPED:
@@ -119,8 +123,7 @@ def run_plan(facts: ServiceFacts, want: bool) -> Plan:
     if facts.running == want:
         return Plan(comment=f"Service {facts.name} is already {'running' if want else 'dead'}")
     verb = "start" if want else "stop"
-    argv = facts.systemd().action(verb) if facts.init == "systemd" else facts.sysv().action(verb)
-    return Plan(steps=[_step(f"{verb.capitalize()} {facts.name}", argv)],
+    return Plan(steps=[_step(f"{verb.capitalize()} {facts.name}", facts.action(verb))],
                 changes={"running": {"old": facts.running, "new": want}})
 
 
@@ -171,7 +174,9 @@ def boot_plan(facts: ServiceFacts, want: bool) -> Plan:
     return plan
 
 
-def combine(*plans: Plan) -> Plan:
+def run_and_boot_plan(facts: ServiceFacts, running: bool, enable: bool | None) -> Plan:
+    """service.running/dead: the run state, then (if ``enable`` is given) the boot state."""
+    plans = [run_plan(facts, running)] + ([boot_plan(facts, enable)] if enable is not None else [])
     out = Plan(comment="; ".join(p.comment for p in plans if p.comment))
     for p in plans:
         out.steps.extend(p.steps)
@@ -186,26 +191,19 @@ def restart_on_watch(args: RunningArgs, facts: ServiceFacts) -> list[CommandStep
     if not facts.running:
         return []  # the plan starts it, with the new configuration already in place
     verb = "reload" if args.reload else "restart"
-    argv = facts.systemd().action(verb) if facts.init == "systemd" else facts.sysv().action(verb)
-    return [_step(f"{verb.capitalize()} {facts.name} (watched state changed)", argv)]
+    return [_step(f"{verb.capitalize()} {facts.name} (watched state changed)", facts.action(verb))]
 
 
 @state_function("service.running", RunningArgs, facts=running_facts, mod_watch=restart_on_watch)
 def running(args: RunningArgs, facts: ServiceFacts) -> Plan:
     """The service runs (and, with ``enable``, starts at boot or not)."""
-    plans = [run_plan(facts, True)]
-    if args.enable is not None:
-        plans.append(boot_plan(facts, args.enable))
-    return combine(*plans)
+    return run_and_boot_plan(facts, True, args.enable)
 
 
 @state_function("service.dead", DeadArgs, facts=running_facts)
 def dead(args: DeadArgs, facts: ServiceFacts) -> Plan:
     """The service is stopped (and, with ``enable``, starts at boot or not)."""
-    plans = [run_plan(facts, False)]
-    if args.enable is not None:
-        plans.append(boot_plan(facts, args.enable))
-    return combine(*plans)
+    return run_and_boot_plan(facts, False, args.enable)
 
 
 @state_function("service.enabled", ServiceArgs, facts=boot_facts)

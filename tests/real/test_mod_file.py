@@ -77,7 +77,7 @@ def test_managed_mode_only_change(root, runner):
     ({"name": "/etc/motd", "source": "salt://motd"}, "source"),
     ({"name": "/etc/motd", "user": "no-such-user-saline"}, "unknown user"),
     ({"name": "/etc/new/motd", "contents": "x"}, "makedirs"),
-    ({"name": "/etc/default", "contents": "x"}, "is a directory"),
+    ({"name": "/etc/default", "contents": "x"}, "is a directory, not a file"),
 ])
 def test_managed_refusals_leave_the_root_alone(root, runner, args, match):
     assert_refused("file.managed", args, runner, tree_snapshot(root), match)

@@ -86,9 +86,15 @@ def test_installed_from_sources_then_upgrade(root, runner):
     assert "saline-hello\tinstall\tinstalled\tok\t1.1-1" in snap()[0]
 
 
-def test_held_and_unheld(root, runner):
-    snap = db_snapshot(root)
+@pytest.fixture
+def hello_installed(root, runner):
+    """saline-hello 1.0-1 installed in the root's database; the database snapshot."""
     assert run("pkg.installed", hello_source("1.0-1"), runner).result is True
+    return db_snapshot(root)
+
+
+def test_held_and_unheld(runner, hello_installed):
+    snap = hello_installed
     applied = assert_full_cycle("pkg.held", {"name": "saline-hello"}, runner, snap)
     assert applied.changes == {"saline-hello": {"old": "install", "new": "hold"}}
     assert "saline-hello\thold\tinstalled" in snap()[0]
@@ -98,10 +104,8 @@ def test_held_and_unheld(root, runner):
     assert "saline-hello\tinstall\tinstalled" in snap()[0]
 
 
-def test_removed(root, runner):
-    snap = db_snapshot(root)
-    assert run("pkg.installed", hello_source("1.0-1"), runner).result is True
-    applied = assert_full_cycle("pkg.removed", {"name": "saline-hello"}, runner, snap)
+def test_removed(root, runner, hello_installed):
+    applied = assert_full_cycle("pkg.removed", {"name": "saline-hello"}, runner, hello_installed)
     assert applied.changes == {"saline-hello": {"old": "1.0-1", "new": ""}}
     assert not (root / "usr/share/saline-hello/VERSION").exists()
 
@@ -138,13 +142,12 @@ def test_private_admindir_argument(root, runner):
                    db_snapshot(root, "srv/dpkg"), "no dpkg database")
 
 
-def test_dpkg_admindir_env_is_honoured_for_selections(root, runner):
+def test_dpkg_admindir_env_is_honoured_for_selections(root, hello_installed):
     """With root '/' and no admindir, dpkg itself reads DPKG_ADMINDIR from the runner's environment.
 
     Only selections change here (no files are unpacked), and the package exists only in the
     private database, so the host's database cannot be touched even if the variable were ignored.
     """
-    assert run("pkg.installed", hello_source("1.0-1"), runner).result is True
     env_runner = Runner(root="/", env={**os.environ, "DPKG_ADMINDIR": str(root / "var/lib/dpkg")})
-    applied = assert_full_cycle("pkg.held", {"name": "saline-hello"}, env_runner, db_snapshot(root))
+    applied = assert_full_cycle("pkg.held", {"name": "saline-hello"}, env_runner, hello_installed)
     assert applied.changes == {"saline-hello": {"old": "install", "new": "hold"}}

@@ -215,7 +215,7 @@ def test_managed_replace_false_leaves_content():
 
 
 @pytest.mark.parametrize("f,msg", [
-    (facts("directory"), "is a directory"),
+    (facts("directory"), "is a directory, not a file"),
     (facts("symlink"), "is a symlink"),
     (facts("missing", parent_exists=False), "makedirs"),
     (facts("missing", unknown_owners=["user 'nosuch'"]), "unknown user"),
