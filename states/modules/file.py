@@ -303,6 +303,9 @@ class KeyValueArgs(StateArgs):
             raise ValueError("key_values (or key and value) is required")
         if self.key_values == {}:
             raise ValueError("key_values is empty")
+        for key, value in self.rendered().items():
+            if "\n" in key + value or not key.strip():
+                raise ValueError(f"key {key!r} / value {value!r}: keys must be non-empty and neither may span lines")
         return self
 
     def rendered(self) -> dict[str, str]:

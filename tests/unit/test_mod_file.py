@@ -68,6 +68,8 @@ def test_keyvalue_needs_keys_one_way():
     with pytest.raises(ValidationError, match="not both"):
         mod.KeyValueArgs(name="/etc/x", key="A", value=1, key_values={"B": 2})
     assert mod.KeyValueArgs(name="/x", key="A", value=True).rendered() == {"A": "true"}
+    with pytest.raises(ValidationError, match="span lines"):
+        mod.KeyValueArgs(name="/x", key_values={"A": "1\nB=2"})
 
 
 @pytest.mark.parametrize("args,msg", [
