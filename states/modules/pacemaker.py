@@ -224,6 +224,8 @@ def _set_ops(prim: ET.Element, ops: list[Op], ids: cib.Ids) -> None:
     rid = prim.get("id")
     holder = prim.find("operations")
     existing = {}
+    # Keep the operations element where it was: moving it would be a change.
+    position = list(prim).index(holder) if holder is not None else len(prim)
     if holder is not None:
         for op_el in holder.findall("op"):
             try:
@@ -233,7 +235,8 @@ def _set_ops(prim: ET.Element, ops: list[Op], ids: cib.Ids) -> None:
         prim.remove(holder)
     if not ops:
         return
-    holder = ET.SubElement(prim, "operations")
+    holder = ET.Element("operations")
+    prim.insert(position, holder)
     for op in ops:
         old = existing.get(op.key())
         el = ET.SubElement(holder, "op")

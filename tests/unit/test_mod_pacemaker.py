@@ -295,3 +295,15 @@ def test_daemon_metadata_covers_the_seed_properties():
 def test_agent_metadata_required_params():
     lxc = agent("heartbeat-lxc")
     assert {n for n, p in lxc.items() if p.required} == {"container", "config"}
+
+
+def test_primitive_with_meta_after_operations_is_stable():
+    # crm_resource --meta appends meta_attributes after operations (seen on the lab):
+    # the order of the sets must not make saline see a change.
+    config = CONFIG.replace(
+        '<meta_attributes id="res_Filesystem_1-meta_attributes">\n        <nvpair id="res_Filesystem_1-meta_attributes-target-role" name="target-role" value="Stopped"/>\n      </meta_attributes>\n', ""
+    ).replace("</operations>\n    </primitive>\n  </resources>",
+              '</operations>\n      <meta_attributes id="m"><nvpair id="m-d" name="description" value="x"/></meta_attributes>\n'
+              "    </primitive>\n  </resources>")
+    assert '<nvpair id="m-d"' in config and "res_Filesystem_1-meta_attributes-target-role" not in config
+    assert plan("pacemaker.primitive", prim_facts(config=config), **FS_ARGS).empty
