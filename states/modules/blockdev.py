@@ -64,6 +64,14 @@ def formatted(args: FormattedArgs, facts: FormattedFacts) -> Plan:
     content = facts.content
     if content.exists and content.fs_type == args.fs_type:
         return Plan(comment=f"{args.name} already has a {args.fs_type} filesystem (UUID={content.uuid})")
+    if not content.exists:
+        # The device comes from an earlier state (an LV, an md array) that a dry run did not
+        # create. mkfs on a missing path fails by itself (it never creates a file), and at
+        # apply time these facts are gathered again right before mkfs would run.
+        return Plan(
+            steps=[CommandStep(description=f"make a {args.fs_type} filesystem on {args.name} (not present yet: expected from an earlier state)", argv=mkfs_argv(args.fs_type, args.name, label=args.label))],
+            changes={"new": f"{args.fs_type} filesystem on {args.name}", "old": "device not present"},
+        )
     if facts.mounted_at:
         raise Refuse(f"{args.name} is mounted on {', '.join(facts.mounted_at)}; will not format a mounted device")
     refuse_unless_blank(content, force=args.force, what=f"make a {args.fs_type} filesystem")

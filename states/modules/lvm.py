@@ -17,6 +17,9 @@ from ..parse_lvm import LV, PV, VG, human, lvs, parse_size, pvs, vgs
 from .blockdev import refuse_unless_blank
 
 
+DEFAULT_EXTENT = 4 * 1024**2  # LVM's default physical extent size
+
+
 def _device_list(value: str | list[str]) -> list[str]:
     # Salt accepts "a,b" as well as a list.
     items = value.split(",") if isinstance(value, str) else value
@@ -159,15 +162,17 @@ def _activation_step(lv_ref: str, lv: LV | None, active: bool | None) -> list[Co
 def lv_present(args: LvArgs, facts: LvFacts) -> Plan:
     """Logical volume ``vgname/name`` of at least ``size`` (grown, never shrunk unless allowed)."""
     ref = f"{args.vgname}/{args.name}"
-    if facts.vg is None:
-        raise Refuse(f"volume group {args.vgname} does not exist")
-    want = _round_to_extents(parse_size(args.size), facts.vg.vg_extent_size)
+    # Without the VG (a dry run before the vg_present state it requires) LVM's default
+    # extent size is assumed; lvcreate itself fails clearly if the VG is really missing.
+    extent = facts.vg.vg_extent_size if facts.vg is not None else DEFAULT_EXTENT
+    want = _round_to_extents(parse_size(args.size), extent)
     if facts.lv is None:
         activate = [] if args.active is None else ["--activate", "y" if args.active else "n"]
         # An LV created inactive cannot be zeroed (that needs it active): say so to lvcreate.
         zero = ["--zero", "n"] if args.active is False else []
+        missing_vg = "" if facts.vg is not None else f" (volume group {args.vgname} not present yet: expected from an earlier state)"
         return Plan(
-            steps=[CommandStep(description=f"create logical volume {ref} of {human(want)}", argv=["lvcreate", "-n", args.name, "-L", f"{want}b", *activate, *zero, args.vgname])],
+            steps=[CommandStep(description=f"create logical volume {ref} of {human(want)}{missing_vg}", argv=["lvcreate", "-n", args.name, "-L", f"{want}b", *activate, *zero, args.vgname])],
             changes={"created": ref, "size": human(want)},
         )
     steps: list[CommandStep] = []

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from saline.states.runner import Runner
-from tests.harness import assert_full_cycle, assert_refused
+from tests.harness import assert_full_cycle, assert_refused, run
 from tests.real.disksnap import blkid_snapshot
 from tests.real.loopdev import loops, lvm_env  # noqa: F401  (fixtures)
 
@@ -56,4 +56,16 @@ def test_bad_arguments_are_clear_errors(loops):
     snap = blkid_snapshot(dev)
     assert_refused("blockdev.formatted", {"name": dev, "fs_type": "ntfs"}, Runner(), snap, "fs_type")
     assert_refused("blockdev.formatted", {"name": dev, "fstype": "ext4"}, Runner(), snap, "fstype")
-    assert_refused("blockdev.formatted", {"name": "/dev/saline-no-such-disk", "fs_type": "ext4"}, Runner(), snap, "does not exist")
+
+
+
+def test_missing_device_is_planned_in_a_dry_run_and_fails_for_real(tmp_path):
+    """The device an earlier state would create (an LV): a dry run shows the mkfs; a real
+    run fails with mkfs's own error and creates nothing at that path."""
+    missing = tmp_path / "no-such-disk"
+    args = {"name": str(missing), "fs_type": "ext4"}
+    dry = run("blockdev.formatted", args, Runner(), test=True)
+    assert dry.result is None and "not present yet" in dry.comment
+    failed = run("blockdev.formatted", args, Runner())
+    assert failed.result is False and "mkfs.ext4" in failed.comment
+    assert not missing.exists()

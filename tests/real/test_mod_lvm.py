@@ -71,7 +71,14 @@ def test_refusals_leave_lvm_untouched(two_disks):
     subprocess.run(["mkfs.ext4", "-q", b], check=True)
     assert_refused("lvm.pv_present", {"name": b}, runner, snap, "TYPE=ext4")
     assert_refused("lvm.vg_present", {"name": "vg_x", "devices": [b]}, runner, snap, "TYPE=ext4")
-    assert_refused("lvm.lv_present", {"name": "lv", "vgname": "vg_missing", "size": "4M"}, runner, snap, "vg_missing does not exist")
+    # A VG that an earlier state would create: the dry run plans lvcreate, a real run fails on LVM's own error.
+    before = snap()
+    missing_vg = {"name": "lv", "vgname": "vg_missing", "size": "4M"}
+    dry = run("lvm.lv_present", missing_vg, runner, test=True)
+    assert dry.result is None and "vg_missing not present yet" in dry.comment
+    failed = run("lvm.lv_present", missing_vg, runner)
+    assert failed.result is False and "vg_missing" in failed.comment and "lvcreate" in failed.comment
+    assert snap() == before
     assert_refused("lvm.lv_present", {"name": "lv", "vgname": "vg_x", "size": "lots"}, runner, snap, "not a size")
     run("lvm.vg_present", {"name": "vg_a", "devices": [a]}, runner)
     assert_refused("lvm.vg_present", {"name": "vg_b", "devices": [a]}, runner, snap, "already belongs to volume group vg_a")
