@@ -1,0 +1,7 @@
+base:
+  '*':
+    - common
+  'node1':
+    - node1
+  'node2':
+    - node2

@@ -1,0 +1,5 @@
+base:
+  'node*':
+    - disks
+    - boot
+    - lvm
