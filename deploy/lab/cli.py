@@ -6,6 +6,7 @@ The lead attaches :data:`lab` to the ``saline`` group; it also runs on its own a
 
 from __future__ import annotations
 
+import functools
 import sys
 
 import click
@@ -39,13 +40,13 @@ def _node_arg(ctx: click.Context, _param: click.Parameter, value: str) -> str:
 
 def _guard(fn):
     """Lab errors are user-facing: one line, exit status 1."""
+    @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except LabError as exc:
             raise click.ClickException(str(exc)) from None
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
+
     return wrapper
 
 
@@ -75,34 +76,28 @@ def status(ctx: click.Context) -> None:
     click.echo(lab_status_json(_lab(ctx).status()))
 
 
-@lab.command()
-@click.argument("node", callback=_node_arg)
-@click.pass_context
-@_guard
+def _node_command(fn):
+    """A ``lab`` subcommand taking one NODE argument, with lab errors as one-line failures."""
+    return lab.command(fn.__name__)(click.argument("node", callback=_node_arg)(click.pass_context(_guard(fn))))
+
+
+@_node_command
 def kill(ctx: click.Context, node: str) -> None:
     """Crash NODE: SIGKILL every process in its namespaces."""
     _lab(ctx).kill(node)
     click.echo(f"killed {node}")
 
 
-@lab.command()
-@click.argument("node", callback=_node_arg)
-@click.pass_context
-@_guard
+@_node_command
 def start(ctx: click.Context, node: str) -> None:
     """Start NODE's daemons and wait until it has rejoined."""
-    took = _lab(ctx).start(node)
-    click.echo(f"REJOIN_SECONDS={took:.2f}")
+    click.echo(f"REJOIN_SECONDS={_lab(ctx).start(node):.2f}")
 
 
-@lab.command()
-@click.argument("node", callback=_node_arg)
-@click.pass_context
-@_guard
+@_node_command
 def stop(ctx: click.Context, node: str) -> None:
     """Stop NODE gracefully (pacemakerd --shutdown, corosync-cfgtool -H)."""
-    took = _lab(ctx).stop(node)
-    click.echo(f"STOP_SECONDS={took:.2f}")
+    click.echo(f"STOP_SECONDS={_lab(ctx).stop(node):.2f}")
 
 
 @lab.command("exec", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
