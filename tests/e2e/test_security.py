@@ -13,7 +13,7 @@ import zmq
 from saline.protocol.codec import pack
 from saline.protocol.keys import load_or_create
 from saline.protocol.messages import Error, Job, Return, ReturnBody
-from saline.protocol.signing import sign_return
+from saline.protocol.signing import sign_job, sign_return
 from saline.states.compiler import compile_file
 
 from .procs import wait_for
@@ -93,8 +93,6 @@ def test_forged_misdirected_expired_and_replayed_jobs_do_not_run(one_agent, rogu
 
 
 def _signed(body, keys) -> dict:
-    from saline.protocol.signing import sign_job
-
     job = sign_job(body, keys)
     return {"body": job.body, "sig": job.sig}
 
@@ -233,3 +231,74 @@ def test_master_killed_mid_job_return_is_stored(two_agents):
 
     ret = wait_for(stored, timeout=20, interval=0.3, what="spooled return to arrive")
     assert ret["success"] is True and ret["data"] is True
+
+
+def _frames_strategy(valid: list[bytes]):
+    from hypothesis import strategies as st
+
+    def mutate(frame: bytes, edits: list[tuple[int, int]]) -> bytes:
+        b = bytearray(frame)
+        for pos, val in edits:
+            b[pos % len(b)] = val
+        return bytes(b)
+
+    mutated = st.builds(mutate, st.sampled_from(valid), st.lists(st.tuples(st.integers(0, 4096), st.integers(0, 255)),
+                                                                 min_size=1, max_size=6))
+    structured = st.dictionaries(st.sampled_from(["kind", "body", "sig", "jid", "version", "agent_id", "tag", "x"]),
+                                 st.one_of(st.text(max_size=20), st.binary(max_size=70), st.integers(-2**63, 2**63 - 1), st.none(),
+                                           st.sampled_from(["hello", "job", "return", "ack", "event", "heartbeat"])),
+                                 max_size=5).map(pack)
+    return st.one_of(st.binary(max_size=1024), mutated, structured)
+
+
+def test_fuzz_master_and_agent_keep_serving(two_agents, tmp_path):
+    """Random, structured and mutated frames from an accepted agent's key into the master, and
+    from a rogue master into an agent: no crash, clear log lines, good traffic still works."""
+    from hypothesis import given, settings
+
+    d = two_agents
+    ctx = zmq.Context()
+    s, node2_keys = rogue_agent_socket(ctx, f"tcp://127.0.0.1:{d.port}", d.master_dir / "pki", d.agent_dirs["node2"] / "pki")
+    try:
+        valid = [hello("node2", node2_keys), pack({"kind": "heartbeat", "version": "1"}),
+                 pack(sign_return(ReturnBody(jid="20260101000000000000-00000001", agent_id="node2", fun="test.ping",
+                                             success=True, started_at=1.0, finished_at=2.0), node2_keys))]
+
+        @given(_frames_strategy(valid))
+        @settings(max_examples=300, deadline=None, database=None)
+        def send(frame):
+            try:
+                s.send(frame, zmq.NOBLOCK)
+            except zmq.Again:
+                time.sleep(0.01)
+
+        send()
+        rc, job = d.cli_json("run", "node*", "test.ping")
+        assert rc == 0 and d.master.alive
+        assert "bad frame from node2" in d.master.log_text()
+    finally:
+        s.close(linger=0)
+        ctx.term()
+
+    # Now the agent side: node1 connected to a rogue master that speaks garbage.
+    d.master.kill()
+    rogue = RogueMaster(f"tcp://127.0.0.1:{d.port}", d.master_dir / "pki")
+    try:
+        rogue.wait_for_agent()
+        master_keys, _ = load_or_create(d.master_dir / "pki")
+        valid = [pack(sign_job(job_body("test.ping", ["node1"]), master_keys)), pack({"kind": "ack", "jid": "x"})]
+
+        @given(_frames_strategy(valid))
+        @settings(max_examples=300, deadline=None, database=None)
+        def send_to_agent(frame):
+            rogue.send_raw(frame)
+
+        send_to_agent()
+        rogue.pump(1)
+        rogue.send_job(job_body("test.ping", ["node1"]), master_keys)
+        got = rogue.pump(3)
+        assert any(isinstance(m, Return) for m in got), "agent stopped serving after the fuzz"
+    finally:
+        rogue.close()
+    assert d.agents["node1"].alive and d.agents["node2"].alive
+
