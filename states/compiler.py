@@ -49,7 +49,9 @@ def _matches(ref: Ref, decl: Declaration) -> bool:
 
 
 def _resolve(ref: Ref, owner: Declaration, decls: list[Declaration], ids: list[str], key: str) -> list[str]:
-    targets = [i for d, i in zip(decls, ids) if _matches(ref, d)]
+    # A state never requires itself: `- require: [{pkg: lvm2}]` on a state whose own name is
+    # lvm2 means "the other pkg state for lvm2" (e.g. pkg.held after pkg.installed).
+    targets = [i for d, i in zip(decls, ids) if d is not owner and _matches(ref, d)]
     if not targets:
         what = f"SLS {ref.target!r} (is it included?)" if ref.module == "sls" else repr(str(ref))
         raise CompileError(f"{owner.where()}: {key}: no state matches {what}")

@@ -84,6 +84,20 @@ def _apply(state: CompiledState, ctx: StateContext, watch_fired: bool) -> StateR
         return _not_run(state, False, f"internal error in {state.fun}: {type(exc).__name__}: {exc}")
 
 
+def _unknowable_in_test(state: CompiledState, result: StateResult, done: dict[str, StateResult]) -> StateResult:
+    """In a dry run, a state can only plan from what is on the node *now*. When a state it
+    requires would change first (pkg.held after a pkg.installed that has not run, an LV on a
+    VG not created yet), its refusal says nothing about the real run: report it as "would
+    change, cannot be planned until then" (None) instead of a failure, keeping the reason."""
+    pending = [t for t in state.require + state.watch if done[t].result is None]
+    if not pending:
+        return result
+    return result.model_copy(update={
+        "result": None,
+        "comment": f"Cannot be planned before {', '.join(pending)} is applied (dry run); now: {result.comment}",
+    })
+
+
 def run(compiled: CompiledRun, ctx: StateContext, cancel: threading.Event | None = None) -> RunResult:
     started = time.monotonic()
     done: dict[str, StateResult] = {}
@@ -95,7 +109,10 @@ def run(compiled: CompiledRun, ctx: StateContext, cancel: threading.Event | None
         if isinstance(verdict, StateResult):
             done[state.id] = verdict
             continue
-        done[state.id] = _apply(state, ctx, watch_fired=verdict)
+        result = _apply(state, ctx, watch_fired=verdict)
+        if ctx.test and result.result is False:
+            result = _unknowable_in_test(state, result, done)
+        done[state.id] = result
     # Report in execution order, which is also the order the states ran.
     results = list(done.values())
     return RunResult(results=results, summary=summarize(results, (time.monotonic() - started) * 1000))
