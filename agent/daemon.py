@@ -79,6 +79,9 @@ class Agent:
         from .fn_facts import gather_facts
 
         self.facts = gather_facts(self.cfg.id, __version__)
+        # States see the node's facts, and the master's address so a state that changes the
+        # network (bridge.present) can tell whether it would cut this agent off.
+        self.settings["node"] = {**self.facts, **master_address(self.cfg.master)}
         s = self.sock = self.ctx.socket(zmq.DEALER)
         s.curve_secretkey = self.keyset.curve_secret.encode()
         s.curve_publickey = self.keyset.curve_pub.encode()
@@ -244,6 +247,20 @@ class Agent:
                 self.sock.send(frame, zmq.NOBLOCK)
             except zmq.Again:
                 return
+
+
+def master_address(endpoint: str) -> dict[str, str]:
+    """``tcp://HOST:PORT`` → {"master_ip": IP}; nothing for ipc:// endpoints (same machine)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(endpoint)
+    if parts.scheme != "tcp" or not parts.hostname:
+        return {}
+    try:
+        return {"master_ip": socket.getaddrinfo(parts.hostname, None)[0][4][0]}
+    except OSError:
+        return {}
 
 
 @click.command()

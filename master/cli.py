@@ -23,8 +23,9 @@ from .config import DEFAULT_CONFIG, MasterConfig
 
 EXIT_OK, EXIT_ERROR, EXIT_FAILED = 0, 1, 2
 
-out = Console()
-err = Console(stderr=True)
+# emoji=False: fingerprints like "c8:25:cd:9a" must not turn into emoji.
+out = Console(emoji=False, highlight=False)
+err = Console(stderr=True, emoji=False, highlight=False)
 
 
 class Ctx:
@@ -113,7 +114,8 @@ def _print_job(job: dict, c: Ctx) -> int:
     if c.as_json:
         _dump(job)
         return EXIT_FAILED if failed else EXIT_OK
-    table = Table(title=f"job {job['jid']}  {job['fun']}", title_justify="left")
+    out.print(f"job {job['jid']}  {job['fun']}", style="bold")
+    table = Table()
     for col in ("agent", "status", "result"):
         table.add_column(col)
     for r in returns:
@@ -202,8 +204,10 @@ def keys_list(c: Ctx) -> None:
         _dump(rows)
         return
     table = Table()
-    for col in ("agent", "state", "fingerprint", "first seen"):
+    for col in ("agent", "state"):
         table.add_column(col)
+    table.add_column("fingerprint", no_wrap=True)
+    table.add_column("first seen")
     colors = {"accepted": "green", "pending": "yellow", "rejected": "red"}
     for r in rows:
         table.add_row(r["id"], f"[{colors[r['state']]}]{r['state']}[/]", r["fingerprint"], _when(r["first_seen"]))

@@ -1,4 +1,8 @@
-"""A small local facts gatherer for masterless runs (``saline call``), with Salt's grain names."""
+"""The node's facts (Salt calls them grains), with Salt's grain names where Salt has one.
+
+One gatherer for every consumer: the agent's ``facts.items`` and its hello to the master
+(the master renders SLS templates with them), and masterless ``saline call``.
+"""
 
 from __future__ import annotations
 
@@ -42,10 +46,46 @@ def facts_from(os_release: dict[str, str], hostname: str, kernel: str, kernelrel
     }
 
 
+def _read(path: str) -> str | None:
+    try:
+        return Path(path).read_text().strip()
+    except OSError:
+        return None
+
+
+def _mem_total_mib() -> int | None:
+    for line in (_read("/proc/meminfo") or "").splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) // 1024
+    return None
+
+
+def _interfaces() -> dict[str, dict[str, Any]]:
+    base = Path("/sys/class/net")
+    out: dict[str, dict[str, Any]] = {}
+    for dev in sorted(base.iterdir()) if base.is_dir() else []:
+        out[dev.name] = {
+            "hwaddr": _read(f"{dev}/address"),
+            "operstate": _read(f"{dev}/operstate"),
+            "bridge": (dev / "bridge").is_dir(),
+        }
+    return out
+
+
 def gather(os_release_path: Path = OS_RELEASE) -> dict[str, Any]:
     try:
         os_release = parse_os_release(os_release_path.read_text())
     except OSError:
         os_release = {}
     uname = os.uname()
-    return facts_from(os_release, socket.gethostname(), platform.system(), uname.release)
+    facts = facts_from(os_release, socket.gethostname(), platform.system(), uname.release)
+    facts.update({
+        "os_pretty": os_release.get("PRETTY_NAME", ""),
+        "cpuarch": uname.machine,
+        "num_cpus": os.cpu_count(),
+        "mem_total": _mem_total_mib(),
+        "boot_id": _read("/proc/sys/kernel/random/boot_id"),
+        "init": "systemd" if Path("/run/systemd/system").is_dir() else "sysvinit",
+        "interfaces": _interfaces(),
+    })
+    return facts

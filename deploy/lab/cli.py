@@ -113,5 +113,14 @@ def exec_(ctx: click.Context, node: str, argv: tuple[str, ...]) -> None:
     ctx.exit(result.rc)
 
 
+def _attach_demo() -> None:
+    from .demo import demo
+
+    lab.add_command(demo)
+
+
+_attach_demo()
+
+
 if __name__ == "__main__":
     lab()
