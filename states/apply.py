@@ -37,13 +37,15 @@ class StateArgsError(ValueError):
 
 
 def lookup(fun: str) -> StateFunction:
-    from .modules import load_all
+    from .modules import BROKEN, load_all
 
     load_all()
     try:
         return REGISTRY[fun]
     except KeyError:
         module = fun.split(".", 1)[0]
+        if module in BROKEN:
+            raise StateArgsError(f"state module {module!r} failed to load: {BROKEN[module]}") from None
         known = sorted(f for f in REGISTRY if f.startswith(module + "."))
         hint = f" (module {module!r} has: {', '.join(known)})" if known else ""
         raise StateArgsError(f"unknown state function {fun!r}{hint}") from None

@@ -280,3 +280,14 @@ def test_state_apply_rejects_a_tampered_run_at_the_boundary() -> None:
     bad = {"agent_id": "node1", "states": [{"id": "a", "name": "a", "fun": "etest.file", "args": {}, "require": ["ghost"]}]}
     with pytest.raises(FunctionError, match="not in the run"):
         bind_args(FUNCTIONS["state.apply"], [], {"run": bad})
+
+
+def test_a_broken_state_module_is_reported_not_fatal(monkeypatch):
+    """One module that fails to import names itself; the others keep working."""
+    from saline.states import modules
+    from saline.states.apply import StateArgsError, lookup
+
+    monkeypatch.setitem(modules.BROKEN, "brokenmod", "ImportError: no module named foo")
+    with pytest.raises(StateArgsError, match="state module 'brokenmod' failed to load: ImportError"):
+        lookup("brokenmod.present")
+    assert lookup("file.managed").name == "file.managed"
