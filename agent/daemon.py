@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import sys
 import time
 from pathlib import Path
 
@@ -14,10 +13,9 @@ import zmq.utils.monitor
 
 from saline.protocol import __version__
 from saline.protocol.codec import decode_message, pack
-from saline.protocol.config import ConfigError, load_config
+from saline.protocol.config import run_daemon
 from saline.protocol.errors import KeyFileError, ProtocolError
 from saline.protocol.keys import PublicBundle, load_or_create
-from saline.protocol.logsetup import setup_logging
 from saline.protocol.messages import Ack, Error, Heartbeat, Hello, Job, ReturnBody, Welcome
 from saline.protocol.signing import sign_return
 
@@ -269,15 +267,5 @@ def master_address(endpoint: str) -> dict[str, str]:
 @click.option("--log-level", default=None)
 def main(config_path: str | None, agent_id: str | None, log_level: str | None) -> None:
     """Run the saline agent in the foreground."""
-    try:
-        cfg = load_config(AgentConfig, config_path, DEFAULT_CONFIG, {"id": agent_id, "log_level": log_level})
-    except ConfigError as exc:
-        click.echo(f"saline-agent: {exc}", err=True)
-        sys.exit(1)
-    setup_logging(cfg.log_level, cfg.log_file)
-    try:
-        Agent(cfg).run()
-    except (KeyFileError, PinError) as exc:
-        log.error("%s", exc)
-        click.echo(f"saline-agent: {exc}", err=True)
-        sys.exit(1)
+    run_daemon("saline-agent", AgentConfig, config_path, DEFAULT_CONFIG, {"id": agent_id, "log_level": log_level},
+               lambda cfg: Agent(cfg).run(), (KeyFileError, PinError, zmq.ZMQError))

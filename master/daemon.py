@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from saline.protocol.config import ConfigError, load_config
+from saline.protocol.config import run_daemon
 from saline.protocol.keys import KeyFileError
-from saline.protocol.logsetup import setup_logging
 
 from .config import DEFAULT_CONFIG, MasterConfig
 
@@ -19,19 +16,10 @@ from .config import DEFAULT_CONFIG, MasterConfig
 @click.option("--auto-accept", is_flag=True, default=None, help="Accept every new agent key (labs only!)")
 def main(config_path: str | None, log_level: str | None, auto_accept: bool | None) -> None:
     """Run the saline master in the foreground."""
-    try:
-        cfg = load_config(MasterConfig, config_path, DEFAULT_CONFIG, {"log_level": log_level, "auto_accept": auto_accept})
-    except ConfigError as exc:
-        click.echo(f"saline-master: {exc}", err=True)
-        sys.exit(1)
-    setup_logging(cfg.log_level, cfg.log_file)
+    import zmq
+
     from .server import Master
 
-    try:
-        Master(cfg).serve_forever()
-    except KeyFileError as exc:
-        click.echo(f"saline-master: {exc}", err=True)
-        sys.exit(1)
-    except Exception as exc:  # zmq bind errors and the like: say it plainly
-        click.echo(f"saline-master: {type(exc).__name__}: {exc}", err=True)
-        sys.exit(1)
+    run_daemon("saline-master", MasterConfig, config_path, DEFAULT_CONFIG,
+               {"log_level": log_level, "auto_accept": auto_accept},
+               lambda cfg: Master(cfg).serve_forever(), (KeyFileError, zmq.ZMQError, OSError))

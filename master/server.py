@@ -12,14 +12,14 @@ import logging
 import os
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import zmq
 
 from saline.protocol import __version__
-from saline.protocol.codec import decode_message, decode_bootstrap, pack, unpack
+from saline.protocol.codec import decode_bootstrap, decode_message, pack
 from saline.protocol.control import ControlReply
 from saline.protocol.errors import ProtocolError
 from saline.protocol.ids import new_jid

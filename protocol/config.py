@@ -39,3 +39,26 @@ def load_config(model: type[C], path: str | Path | None, default_path: str | Pat
         return model.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(f"{chosen}: {describe_validation_error(exc)}") from None
+
+
+def run_daemon(prog: str, model: type[C], config_path: str | None, default_path: str, overrides: dict,
+               serve, fatal: tuple[type[BaseException], ...]) -> None:
+    """Load the config, set up logging, run ``serve(cfg)``; expected failures (bad config,
+    key files, bind errors …) end the process with one clear line and exit status 1."""
+    import logging
+    import sys
+
+    from .logsetup import setup_logging
+
+    try:
+        cfg = load_config(model, config_path, default_path, overrides)
+    except ConfigError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        sys.exit(1)
+    setup_logging(cfg.log_level, cfg.log_file)
+    try:
+        serve(cfg)
+    except fatal as exc:
+        logging.getLogger(prog).error("%s", exc)
+        print(f"{prog}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        sys.exit(1)

@@ -51,7 +51,10 @@ def _matches(ref: Ref, decl: Declaration) -> bool:
 def _resolve(ref: Ref, owner: Declaration, decls: list[Declaration], ids: list[str], key: str) -> list[str]:
     # A state never requires itself: `- require: [{pkg: lvm2}]` on a state whose own name is
     # lvm2 means "the other pkg state for lvm2" (e.g. pkg.held after pkg.installed).
-    targets = [i for d, i in zip(decls, ids) if d is not owner and _matches(ref, d)]
+    matches = [(d, i) for d, i in zip(decls, ids) if _matches(ref, d)]
+    targets = [i for d, i in matches if d is not owner]
+    if matches and not targets:
+        raise CompileError(f"{owner.where()}: {key}: recursive requisite found: the state requires itself ({ref})")
     if not targets:
         what = f"SLS {ref.target!r} (is it included?)" if ref.module == "sls" else repr(str(ref))
         raise CompileError(f"{owner.where()}: {key}: no state matches {what}")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
 
 from ..base import CommandStep, Facts, Plan, Refuse, StateArgs, StateContext, state_function
 from ..blkid import BlockContent, probe
