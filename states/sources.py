@@ -8,6 +8,8 @@ the agent never asks for a file by path.
 
 from __future__ import annotations
 
+import hashlib
+
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -90,4 +92,7 @@ def inline_contents(
         if template is not None:
             text = render_text(env, text, {**context, **variables}, f"{where}: source {path}")
         args["contents"] = text
+        # Salt's source_hash: the agent checks the contents it got against the hash of
+        # what the master rendered, before writing anything.
+        args["source_hash"] = "sha256=" + hashlib.sha256(text.encode()).hexdigest()
     return args

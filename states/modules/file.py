@@ -14,6 +14,7 @@ than replaced), and no backup files are written.
 from __future__ import annotations
 
 import grp
+import hashlib
 import os
 import pwd
 import stat
@@ -197,6 +198,18 @@ class ManagedArgs(FileAttrsArgs):
     contents: str | None = None
     # Salt: with replace false an existing file's content is left alone (attributes still managed).
     replace: bool = True
+    # "sha256=HEX" of the contents: set by the master when it inlines a source file.
+    source_hash: str | None = Field(default=None, pattern=r"^sha256=[0-9a-f]{64}$")
+
+    @model_validator(mode="after")
+    def _contents_match_hash(self) -> "ManagedArgs":
+        if self.source_hash is not None:
+            if self.contents is None:
+                raise ValueError("source_hash given without contents")
+            actual = "sha256=" + hashlib.sha256(self.contents.encode()).hexdigest()
+            if actual != self.source_hash:
+                raise ValueError(f"contents do not match source_hash ({actual} != {self.source_hash})")
+        return self
 
 
 @state_function("file.managed", ManagedArgs, facts=file_facts)

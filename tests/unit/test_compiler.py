@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import os
 import textwrap
 from pathlib import Path
@@ -276,7 +278,9 @@ def test_duplicate_ids_across_files(tmp_path: Path) -> None:
 def test_source_relative_and_list_first_existing(tmp_path: Path) -> None:
     tree(tmp_path, {"files/b.txt": "plain {{ not rendered }}\n"})
     run = compile_one(tmp_path, "f: {file.managed: [{name: /f}, {source: [salt://files/a.txt, files/b.txt]}]}\n")
-    assert run.states[0].args == {"name": "/f", "contents": "plain {{ not rendered }}\n"}
+    text = "plain {{ not rendered }}\n"
+    assert run.states[0].args == {"name": "/f", "contents": text,
+                                  "source_hash": "sha256=" + hashlib.sha256(text.encode()).hexdigest()}
 
 
 def test_source_template_sees_pillar_grains_defaults_and_context(tmp_path: Path) -> None:

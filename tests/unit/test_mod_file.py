@@ -261,3 +261,18 @@ def test_comment_plan_refuses_binary_and_missing():
     with pytest.raises(Refuse, match="does not exist"):
         mod.comment(args, facts("missing"))
     assert mod.comment(args.model_copy(update={"ignore_missing": True}), facts("missing")).empty
+
+
+def test_managed_checks_source_hash():
+    """The master hashes every file it inlines; contents that do not match are refused before anything runs."""
+    import hashlib
+
+    from saline.states.apply import StateArgsError, lookup, validate_args
+
+    fn = lookup("file.managed")
+    good = "sha256=" + hashlib.sha256(b"hello\n").hexdigest()
+    assert validate_args(fn, {"name": "/etc/x", "contents": "hello\n", "source_hash": good}).source_hash == good
+    with pytest.raises(StateArgsError, match="do not match source_hash"):
+        validate_args(fn, {"name": "/etc/x", "contents": "tampered\n", "source_hash": good})
+    with pytest.raises(StateArgsError, match="source_hash"):
+        validate_args(fn, {"name": "/etc/x", "contents": "x", "source_hash": "md5=abc"})
