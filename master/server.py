@@ -130,6 +130,8 @@ class Master:
         poller.register(self.control_sock, zmq.POLLIN)
         if self.bootstrap_sock is not None:
             poller.register(self.bootstrap_sock, zmq.POLLIN)
+        if self.cfg.auto_accept:
+            log.warning("auto_accept is ON: every new agent key is accepted without an operator; use it in labs only")
         log.info("saline-master %s ready", __version__)
         try:
             while self.running:
