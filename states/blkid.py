@@ -12,6 +12,9 @@ from .runner import Runner
 
 # blkid's exit status when the device exists but carries no recognised signature.
 BLKID_NOTHING_FOUND = 2
+# Tags that mean "something is on this device": a filesystem/PV/md superblock, a partition
+# table, or a probe that failed (ambivalent result: two overlapping signatures).
+CONTENT_TAGS = ("TYPE", "PTTYPE", "BLKID_ERROR")
 
 
 class BlockContent(BaseModel):
@@ -31,8 +34,8 @@ class BlockContent(BaseModel):
 
     @property
     def empty(self) -> bool:
-        """No filesystem, PV, md superblock or partition table."""
-        return self.exists and "TYPE" not in self.tags and "PTTYPE" not in self.tags
+        """No filesystem, PV, md superblock or partition table, and blkid did not fail."""
+        return self.exists and not any(tag in self.tags for tag in CONTENT_TAGS)
 
     def evidence(self) -> str:
         """One line naming what blkid found, for a refusal comment."""

@@ -69,3 +69,18 @@ def test_missing_device_is_planned_in_a_dry_run_and_fails_for_real(tmp_path):
     failed = run("blockdev.formatted", args, Runner())
     assert failed.result is False and "mkfs.ext4" in failed.comment
     assert not missing.exists()
+
+
+def test_refuses_a_device_blkid_finds_ambivalent(loops, tmp_path):
+    """ext4 data under a stale vfat boot sector: blkid -p says "ambivalent result" (rc 8) and
+    reports no TYPE. That is content, not an empty device: mkfs must not run over it."""
+    dev = loops(32)
+    subprocess.run(["mkfs.ext4", "-q", dev], check=True, capture_output=True)
+    vfat = tmp_path / "vfat.img"
+    with open(vfat, "wb") as f:
+        f.truncate(32 * 1024 * 1024)
+    subprocess.run(["mkfs.vfat", str(vfat)], check=True, capture_output=True)
+    subprocess.run(["dd", f"if={vfat}", f"of={dev}", "bs=512", "count=1", "conv=notrunc"], check=True, capture_output=True)
+    assert subprocess.run(["blkid", "-p", dev], capture_output=True).returncode == 8
+    res = assert_refused("blockdev.formatted", {"name": dev, "fs_type": "ext4"}, Runner(), blkid_snapshot(dev), "ambivalent")
+    assert "force: true" in res.comment
