@@ -23,7 +23,9 @@ def check_node_path(value: str) -> str:
         raise ValueError(f"{value!r} is not an absolute path")
     if ".." in p.parts:
         raise ValueError(f"{value!r} contains '..'")
-    return str(p)
+    # POSIX keeps a leading "//" ("//" is not "/" to pathlib), so "/{{ dir }}/" with an empty
+    # dir would slip past a check for "/" while the runner maps it to the root itself.
+    return "/" + "/".join(p.parts[1:])
 
 
 NodePath = Annotated[str, AfterValidator(check_node_path)]

@@ -107,8 +107,9 @@ def test_absent_full_cycle_removes_a_tree(root, runner):
     assert not (root / "etc/old.d").exists() and (root / "etc/default").is_dir()
 
 
-def test_absent_refuses_root(root, runner):
-    assert_refused("file.absent", {"name": "/"}, runner, tree_snapshot(root), "refusing to make '/' absent")
+@pytest.mark.parametrize("name", ["/", "//"])
+def test_absent_refuses_root(root, runner, name):
+    assert_refused("file.absent", {"name": name}, runner, tree_snapshot(root), "refusing to make '/' absent")
 
 
 def test_keyvalue_full_cycle_on_grub_default(root, runner):

@@ -57,9 +57,15 @@ def test_unknown_argument_is_an_error():
         mod.ManagedArgs(name="/etc/x", source="salt://x")
 
 
-def test_absent_refuses_root():
+@pytest.mark.parametrize("root", ["/", "//", "/./", "//."])
+def test_absent_refuses_root(root):
+    # "//" is what "/{{ dir }}/" renders to with an empty dir; pathlib keeps it as "//".
     with pytest.raises(ValidationError, match="refusing to make '/' absent"):
-        mod.AbsentArgs(name="/")
+        mod.AbsentArgs(name=root)
+
+
+def test_node_paths_are_normalised():
+    assert mod.ManagedArgs(name="//etc//x/").name == "/etc/x"
 
 
 def test_keyvalue_needs_keys_one_way():
