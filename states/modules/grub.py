@@ -33,6 +33,9 @@ class DefaultsArgs(StateArgs):
         bad = [k for k in v if not _KEY.match(k)]
         if bad:
             raise ValueError(f"not GRUB variable names: {', '.join(bad)}")
+        multiline = [k for k, value in v.items() if isinstance(value, str) and ("\n" in value or "\r" in value or "\0" in value)]
+        if multiline:
+            raise ValueError(f"values must be one line: {', '.join(multiline)}")
         return v
 
 
@@ -42,9 +45,17 @@ class DefaultsFacts(Facts):
 
 
 def render_value(value: str | int | bool) -> str:
-    """GRUB reads the file as shell: booleans as true/false, quote only when needed."""
+    """GRUB reads the file as shell (update-grub sources it): booleans as true/false, quote
+    only when needed, and never let a value expand: ``$(...)``, backticks or ``$VAR`` in a
+    pillar value would run or expand as root. Plain words with spaces get the usual double
+    quotes; anything with a shell-special character gets single quotes (literal in shell,
+    and read back the same by :func:`parse_defaults`)."""
     text = ("true" if value else "false") if isinstance(value, bool) else str(value)
-    return text if re.fullmatch(r"[A-Za-z0-9_.,:/+=@%-]+", text) else '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if re.fullmatch(r"[A-Za-z0-9_.,:/+=@%-]+", text):
+        return text
+    if not re.search(r"[$`\\\"!]", text):
+        return f'"{text}"'
+    return "'" + text.replace("'", "'\\''") + "'"
 
 
 def parse_defaults(text: str) -> dict[str, str]:
