@@ -43,6 +43,8 @@ from saline.states.pcmk_metadata import ParamMeta, agent_parameters, check_value
 Scalar = bool | int | float | str
 Role = Literal["Started", "Stopped", "Promoted", "Unpromoted", "Master", "Slave"]
 Action = Literal["start", "stop", "promote", "demote"]
+# The op attributes Pacemaker's schema allows besides id, name, interval, timeout and role.
+OpOption = Literal["description", "enabled", "interval-origin", "on-fail", "record-pending", "start-delay"]
 RESOURCE_TAGS = ("primitive", "group", "clone", "bundle")
 _AGENT = re.compile(r"^(ocf:[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+|(lsb|service|systemd|stonith|nagios|upstart):[A-Za-z0-9_.@-]+)$")
 _SCORE = re.compile(r"^[-+]?(\d+|INFINITY)$")
@@ -144,7 +146,8 @@ def properties(args: PropertiesArgs, facts: PropertiesFacts) -> Plan:
         changes[name] = {"old": current.get(name), "new": value}
         steps.append(CommandStep(
             description=f"set cluster property {name}={value}",
-            argv=["crm_attribute", "--type", "crm_config", "--set-name", args.set_id, "--name", name, "--update", value],
+            # --opt=VALUE: a value starting with '-' (node-health-red=-INFINITY) must not be read as options.
+            argv=["crm_attribute", "--type=crm_config", f"--set-name={args.set_id}", f"--name={name}", f"--update={value}"],
         ))
     return Plan(steps=steps, changes=changes, comment="cluster properties are in the desired state")
 
@@ -160,7 +163,7 @@ class Op(BaseModel):
     timeout: str | None = None
     role: Role | None = None
     # Other op attributes by their CIB name: on-fail, start-delay, record-pending ...
-    options: dict[str, Scalar] = Field(default_factory=dict)
+    options: dict[OpOption, Scalar] = Field(default_factory=dict)
 
     @field_validator("interval", "timeout", mode="before")
     @classmethod

@@ -62,6 +62,20 @@ def test_properties_full_cycle(runner):
     assert applied.changes["stonith-enabled"] == {"old": None, "new": "false"}
 
 
+def test_property_value_starting_with_dash_is_stored_whole(runner):
+    # crm_attribute --update -INFINITY used to store "-I" (the rest read as options) and fail as not idempotent.
+    assert_full_cycle("pacemaker.properties", {"name": "p", "properties": {"node-health-red": "-INFINITY"}},
+                      runner, snapshot(runner))
+    assert 'name="node-health-red" value="-INFINITY"' in snapshot(runner)()
+
+
+def test_op_options_are_set_and_stable(runner):
+    assert_full_cycle("pacemaker.primitive", {"name": "r", "agent": "ocf:pacemaker:Dummy", "ops": [
+        {"name": "monitor", "interval": "10s", "options": {"on-fail": "restart", "record-pending": True}}]},
+        runner, snapshot(runner))
+    assert 'on-fail="restart"' in snapshot(runner)()
+
+
 def test_primitive_full_cycle_and_op_change(runner):
     assert_full_cycle(*LXC, runner, snapshot(runner))
     fun, args = LXC

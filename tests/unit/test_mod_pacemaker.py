@@ -63,8 +63,8 @@ def test_properties_plan_sets_only_what_differs():
     p = plan("pacemaker.properties", props_facts(), name="p",
              properties={"stonith-enabled": False, "no-quorum-policy": "ignore", "start-failure-is-fatal": False})
     assert [s.argv for s in p.steps] == [
-        ["crm_attribute", "--type", "crm_config", "--set-name", "cib-bootstrap-options", "--name", "no-quorum-policy", "--update", "ignore"],
-        ["crm_attribute", "--type", "crm_config", "--set-name", "cib-bootstrap-options", "--name", "start-failure-is-fatal", "--update", "false"],
+        ["crm_attribute", "--type=crm_config", "--set-name=cib-bootstrap-options", "--name=no-quorum-policy", "--update=ignore"],
+        ["crm_attribute", "--type=crm_config", "--set-name=cib-bootstrap-options", "--name=start-failure-is-fatal", "--update=false"],
     ]
     assert p.changes == {"no-quorum-policy": {"old": None, "new": "ignore"}, "start-failure-is-fatal": {"old": None, "new": "false"}}
 
@@ -160,6 +160,10 @@ def test_primitive_id_used_by_a_constraint_is_refused():
     ([{"name": "start", "timeout": "60 parsecs"}], "not a Pacemaker duration"),
     ([{"name": "monitor", "interval": "10s"}, {"name": "monitor", "interval": "10000ms"}], "duplicate ops"),
     ([{"name": "monitor", "intervall": "10s"}], "intervall"),
+    # Only the op attributes Pacemaker's schema has; a bad name used to crash the planner (invalid XML).
+    ([{"name": "monitor", "options": {"on fail": "stop"}}], "on-fail"),
+    ([{"name": "monitor", "options": {"requires": "nothing"}}], "on-fail"),
+    ([{"name": "monitor", "options": {"id": "other"}}], "on-fail"),
 ])
 def test_bad_ops_are_argument_errors(ops, match):
     with pytest.raises(StateArgsError, match=match):
