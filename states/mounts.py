@@ -6,7 +6,7 @@ import json
 
 from pydantic import BaseModel
 
-from .runner import Runner
+from .runner import CommandError, Runner
 
 # findmnt exits 1 when nothing matches.
 FINDMNT_NOTHING = 1
@@ -21,10 +21,14 @@ class ActiveMount(BaseModel):
 
 def _findmnt(runner: Runner, args: list[str]) -> list[ActiveMount]:
     result = runner.run(["findmnt", "--json", "--output", "TARGET,SOURCE,FSTYPE,OPTIONS", *args])
-    if result.rc == FINDMNT_NOTHING or not result.stdout.strip():
+    if result.rc == FINDMNT_NOTHING:
         return []
     if result.rc != 0:
-        raise RuntimeError(result.describe())
+        # findmnt missing or failing is no answer: reading it as "not mounted" would let a
+        # state format or resize a mounted device.
+        raise CommandError(result)
+    if not result.stdout.strip():
+        return []
     return [
         ActiveMount(target=fs["target"], source=fs["source"], fstype=fs["fstype"], options=fs["options"].split(","))
         for fs in json.loads(result.stdout).get("filesystems", [])

@@ -84,3 +84,23 @@ def test_refuses_a_device_blkid_finds_ambivalent(loops, tmp_path):
     assert subprocess.run(["blkid", "-p", dev], capture_output=True).returncode == 8
     res = assert_refused("blockdev.formatted", {"name": dev, "fs_type": "ext4"}, Runner(), blkid_snapshot(dev), "ambivalent")
     assert "force: true" in res.comment
+
+
+def test_a_mounted_device_is_refused_and_a_failing_findmnt_is_not_read_as_unmounted(loops, tmp_path):
+    import os
+
+    dev = loops(32)
+    subprocess.run(["mkfs.ext4", "-q", dev], check=True, capture_output=True)
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    subprocess.run(["mount", dev, str(mnt)], check=True, capture_output=True)
+    snap = blkid_snapshot(dev)
+    args = {"name": dev, "fs_type": "ext2", "force": True}
+    assert_refused("blockdev.formatted", args, Runner(), snap, "is mounted on")
+    # A node without findmnt on PATH (rc 127): the state fails saying so, it does not format.
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for tool in ("blkid", "mkfs.ext2", "mke2fs"):
+        os.symlink(subprocess.run(["which", tool], capture_output=True, text=True, check=True).stdout.strip(), bindir / tool)
+    assert_refused("blockdev.formatted", args, Runner(env={**os.environ, "PATH": str(bindir)}), snap, "findmnt")
+    assert subprocess.run(["findmnt", "--source", dev], capture_output=True).returncode == 0
