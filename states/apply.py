@@ -63,21 +63,31 @@ def _plan(fn: StateFunction, args, ctx: StateContext) -> tuple[Any, Plan]:
     return facts, fn.plan(args, facts)
 
 
-def run_steps(steps: list, ctx: StateContext) -> None:
+def run_steps(steps: list, ctx: StateContext, ran: list[str] | None = None) -> None:
+    """Run the steps in order; ``ran`` collects the description of each one that succeeded."""
     for step in steps:
         log.info("step: %s", step.description)
         execute_step(step, ctx.runner)
+        if ran is not None:
+            ran.append(step.description)
 
 
 def apply_one(state_id: str, fun: str, args: dict[str, Any], ctx: StateContext, *, watch_fired: bool = False) -> StateResult:
     started = time.monotonic()
     name = str(args.get("name", state_id))
+    changes: dict[str, Any] = {}
+    ran: list[str] = []  # steps that succeeded: a later failure must not hide what they changed
 
     def done(result: bool | None, comment: str, changes: dict | None = None) -> StateResult:
         return StateResult(
             id=state_id, name=name, fun=fun, result=result, changes=changes or {}, comment=comment,
             duration_ms=round((time.monotonic() - started) * 1000, 3),
         )
+
+    def failed(comment: str) -> StateResult:
+        if not ran:
+            return done(False, comment)
+        return done(False, f"{comment} (after these steps had run: {'; '.join(ran)})", changes)
 
     try:
         fn = lookup(fun)
@@ -92,8 +102,8 @@ def apply_one(state_id: str, fun: str, args: dict[str, Any], ctx: StateContext, 
         descriptions = [s.description for s in plan.steps + watch_steps]
         if ctx.test:
             return done(None, "Would: " + "; ".join(descriptions), changes)
-        run_steps(plan.steps, ctx)
-        run_steps(watch_steps, ctx)
+        run_steps(plan.steps, ctx, ran)
+        run_steps(watch_steps, ctx, ran)
         if fn.converges:
             _, again = _plan(fn, parsed, ctx)
             if not again.empty:
@@ -109,6 +119,6 @@ def apply_one(state_id: str, fun: str, args: dict[str, Any], ctx: StateContext, 
     except StateArgsError as exc:
         return done(False, str(exc))
     except CommandError as exc:
-        return done(False, str(exc))
+        return failed(str(exc))
     except (OSError, PathOutsideRoot, KeyError) as exc:
-        return done(False, f"{type(exc).__name__}: {exc}")
+        return failed(f"{type(exc).__name__}: {exc}")

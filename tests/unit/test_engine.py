@@ -15,7 +15,7 @@ import pytest
 
 from saline.agent.fn_state import StateApplyArgs, state_apply
 from saline.agent.functions import FUNCTIONS, FunctionContext, FunctionError, bind_args
-from saline.states.base import Facts, Plan, StateArgs, state_function
+from saline.states.base import CommandStep, Facts, Plan, StateArgs, WriteFileStep, state_function
 from saline.states.compiled import CompiledRun, CompiledState
 from saline.states.engine import RunResult, run
 from saline.states.runner import Runner
@@ -31,6 +31,19 @@ class BoomArgs(StateArgs):
 def etest_boom(args: BoomArgs, facts: Facts) -> Plan:
     """A module bug: plan raises something the state contract does not expect."""
     raise ZeroDivisionError("bug in a module")
+
+
+class WriteThenRunArgs(StateArgs):
+    contents: str
+    argv: list[str]
+
+
+@state_function("etest.write_then_run", WriteThenRunArgs, facts=lambda args, ctx: Facts())
+def etest_write_then_run(args: WriteThenRunArgs, facts: Facts) -> Plan:
+    """Write a config, then run a command (like corosync.config's write + reload)."""
+    return Plan(steps=[WriteFileStep(description=f"write {args.name}", path=args.name, content=args.contents.encode(), makedirs=True),
+                       CommandStep(description=f"run {' '.join(args.argv)}", argv=args.argv)],
+                changes={"diff": args.contents})
 
 
 def state(sid: str, fun: str, order: int, **kw) -> CompiledState:
@@ -227,6 +240,19 @@ def test_a_module_bug_fails_only_its_own_state(tmp_path: Path) -> None:
     r = by_id(apply(tmp_path, state("bug", "etest.boom", 0), file_("ok", 1, "ok\n")))
     assert r["bug"].result is False and "ZeroDivisionError: bug in a module" in r["bug"].comment
     assert r["ok"].result is True and (tmp_path / "etc/ok").exists()
+
+
+def test_a_step_failing_after_others_ran_reports_what_changed(tmp_path: Path) -> None:
+    r = by_id(apply(tmp_path, state("conf", "etest.write_then_run", 0, name="/etc/conf", contents="new\n", argv=["false"]),
+                    state("svc", "etest.service", 1, name="/run/svc", log="/var/log/svc", watch=["conf"])))
+    # The file was written before the command failed: failed, but not "no changes".
+    assert (tmp_path / "etc/conf").read_text() == "new\n"
+    assert r["conf"].result is False and r["conf"].changes == {"diff": "new\n"}
+    assert "rc=1" in r["conf"].comment and "after these steps had run: write /etc/conf" in r["conf"].comment
+    assert r["svc"].result is False and "requisite failed" in r["svc"].comment
+    # A step failing first changed nothing, and says nothing else.
+    r = by_id(apply(tmp_path, state("x", "etest.cmd", 0, argv=["false"])))
+    assert r["x"].result is False and r["x"].changes == {} and "after these steps" not in r["x"].comment
 
 
 def test_cancel_stops_states_not_yet_started(tmp_path: Path) -> None:
