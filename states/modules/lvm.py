@@ -9,27 +9,44 @@ runner is passed through, so tests (and odd sites) point LVM at their own lvm.co
 
 from __future__ import annotations
 
-from pydantic import field_validator
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, field_validator
 
 from ..base import CommandStep, Facts, Plan, Refuse, StateArgs, StateContext, state_function
 from ..blkid import BlockContent, probe
 from ..parse_lvm import LV, PV, VG, human, lvs, parse_size, pvs, vgs
+from ..paths import NodePath, check_node_path
 from .blockdev import refuse_unless_blank
 
 
 DEFAULT_EXTENT = 4 * 1024**2  # LVM's default physical extent size
+# lvm(8) VALID NAMES: a-z A-Z 0-9 + _ . -, not starting with '-' (it would be read as an
+# option by every LVM tool the name is passed to), not "." or "..".
+_LVM_NAME = re.compile(r"^[A-Za-z0-9+_.][A-Za-z0-9+_.-]{0,126}$")
+
+
+def check_lvm_name(value: str) -> str:
+    if not _LVM_NAME.match(value) or value in (".", ".."):
+        raise ValueError(f"{value!r} is not a valid LVM name (letters, digits, + _ . -, not starting with '-')")
+    return value
+
+
+LvmName = Annotated[str, AfterValidator(check_lvm_name)]
 
 
 def _device_list(value: str | list[str]) -> list[str]:
     # Salt accepts "a,b" as well as a list.
     items = value.split(",") if isinstance(value, str) else value
-    return [d.strip() for d in items if d.strip()]
+    return [check_node_path(d.strip()) for d in items if d.strip()]
 
 
 # ---- lvm.pv_present ---------------------------------------------------------------------
 
 
 class PvArgs(StateArgs):
+    name: NodePath  # the device
     force: bool = False
 
 
@@ -64,6 +81,7 @@ def pv_present(args: PvArgs, facts: PvFacts) -> Plan:
 
 
 class VgArgs(StateArgs):
+    name: LvmName
     devices: list[str]
 
     @field_validator("devices", mode="before")
@@ -117,7 +135,8 @@ def vg_present(args: VgArgs, facts: VgFacts) -> Plan:
 
 
 class LvArgs(StateArgs):
-    vgname: str
+    name: LvmName
+    vgname: LvmName
     size: str
     allow_shrink: bool = False
     # None: leave activation alone. False fits the seed: the VG lives on DRBD and

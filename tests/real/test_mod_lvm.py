@@ -82,3 +82,15 @@ def test_refusals_leave_lvm_untouched(two_disks):
     assert_refused("lvm.lv_present", {"name": "lv", "vgname": "vg_x", "size": "lots"}, runner, snap, "not a size")
     run("lvm.vg_present", {"name": "vg_a", "devices": [a]}, runner)
     assert_refused("lvm.vg_present", {"name": "vg_b", "devices": [a]}, runner, snap, "already belongs to volume group vg_a")
+
+
+def test_names_and_devices_cannot_be_read_as_options(two_disks):
+    """A pillar value starting with '-' would reach pvs/vgs/lvcreate as an option."""
+    a, b, env = two_disks
+    runner, snap = Runner(env=env), lvm_snapshot(env)
+    assert_refused("lvm.pv_present", {"name": "--config=devices{filter=[\"a|.*|\"]}"}, runner, snap, "absolute path")
+    assert_refused("lvm.vg_present", {"name": "-An", "devices": [a]}, runner, snap, "not a valid LVM name")
+    assert_refused("lvm.vg_present", {"name": "vg_a", "devices": [a, "-ff"]}, runner, snap, "absolute path")
+    assert_refused("lvm.lv_present", {"name": "lv", "vgname": "--yes", "size": "4M"}, runner, snap, "not a valid LVM name")
+    assert_refused("lvm.lv_present", {"name": "-Zn", "vgname": "vg_a", "size": "4M"}, runner, snap, "not a valid LVM name")
+    assert_refused("lvm.lv_present", {"name": "..", "vgname": "vg_a", "size": "4M"}, runner, snap, "not a valid LVM name")
