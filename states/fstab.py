@@ -3,7 +3,10 @@ entry while keeping every other line (comments included) byte for byte."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel
 
 # Options that only matter to the boot-time mounter (or are the default), so they never
 # show up in the kernel's mount options and must not be compared against them.
@@ -12,11 +15,24 @@ FSTAB_ONLY_OPTIONS = frozenset({"defaults", "auto", "noauto", "nofail", "nobootw
 NOT_FOR_MOUNT = frozenset({"nobootwait"})
 
 
+def check_field(value: str) -> str:
+    """One fstab field: whitespace would split it (a newline would add a line of its own, e.g.
+    a mount over /etc at the next boot) and '#' starts a comment. fstab(5) writes a space
+    in a path as \\040."""
+    if not value or re.search(r"[\s#]", value):
+        raise ValueError(f"{value!r} cannot be an fstab field (empty, or holds whitespace or '#'; write a space as \\040)")
+    return value
+
+
+FstabField = Annotated[str, AfterValidator(check_field)]
+FstabOption = Annotated[str, AfterValidator(lambda v: check_field(v) if v else v)]
+
+
 class FstabEntry(BaseModel):
-    spec: str
-    file: str
-    vfstype: str
-    mntops: list[str]
+    spec: FstabField
+    file: FstabField
+    vfstype: FstabField
+    mntops: list[FstabOption]
     freq: int = 0
     passno: int = 0
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..base import CommandStep, Facts, MkdirStep, Plan, Refuse, StateArgs, StateContext, state_function
 from ..blkid import BlockContent, probe
-from ..fstab import FstabEntry, find
+from ..fstab import FstabEntry, FstabField, find
 from ..mounts import mounts_of
 from ..parse_efi import BootEntry, PartitionTable, parse_efibootmgr, parse_sfdisk_json
 from ..runner import Runner
@@ -43,7 +43,7 @@ class EspDisk(BaseModel):
 
 class BootloaderArgs(StateArgs):
     disks: list[EspDisk] = Field(min_length=1)
-    efi_directory: str = "/boot/efi"
+    efi_directory: FstabField = "/boot/efi"
     target: str = "x86_64-efi"
     fstab: bool = True
     config: str = "/etc/fstab"

@@ -12,15 +12,16 @@ import os
 from pydantic import field_validator
 
 from ..base import CommandStep, Facts, MkdirStep, Plan, Refuse, StateArgs, StateContext, WriteFileStep, state_function
-from ..fstab import FSTAB_ONLY_OPTIONS, NOT_FOR_MOUNT, FstabEntry, find, split_options, with_entry
+from ..fstab import FSTAB_ONLY_OPTIONS, NOT_FOR_MOUNT, FstabEntry, FstabField, FstabOption, find, split_options, with_entry
 from ..mounts import ActiveMount, mounted_at
 from ..runner import Runner
 
 
 class MountedArgs(StateArgs):
-    device: str
-    fstype: str
-    opts: list[str] = ["defaults"]
+    name: FstabField
+    device: FstabField
+    fstype: FstabField
+    opts: list[FstabOption] = ["defaults"]
     dump: int = 0
     pass_num: int = 0
     config: str = "/etc/fstab"

@@ -71,3 +71,18 @@ def test_refusals(ext4, loops, tmp_path):
     mnt.mkdir()
     subprocess.run(["mount", other, str(mnt)], check=True)
     assert_refused("mount.mounted", base, Runner(), snap, f"mounted from {other}")
+
+
+@pytest.mark.parametrize("field,value", [
+    ("device", "/dev/x /etc ext4 defaults 0 0\n/dev/evil"),
+    ("name", "/srv/my data"),
+    ("fstype", "ext4\n/dev/evil /etc ext4 defaults 0 0"),
+    ("opts", "defaults #"),
+])
+def test_fields_that_would_break_fstab_are_refused(ext4, tmp_path, field, value):
+    """A pillar value with whitespace, a newline or '#' would add or split fstab lines."""
+    dev, mnt = ext4
+    fstab = tmp_path / "fstab"
+    fstab.write_text("# static file system information\n")
+    args = {"name": str(mnt), "device": dev, "fstype": "ext4", "config": str(fstab), "mount": False, field: value}
+    assert_refused("mount.mounted", args, Runner(), mount_snapshot(mnt, fstab), "cannot be an fstab field")
