@@ -21,7 +21,7 @@ import os
 import re
 import uuid as uuidlib
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from ..base import CommandStep, Facts, Plan, Refuse, StateArgs, StateContext, WriteFileStep, state_function
 from ..blkid import BlockContent, probe
@@ -62,7 +62,8 @@ class ArrayName(StateArgs):
 class PresentArgs(ArrayName):
     level: int | str
     devices: list[str]
-    metadata: str = "1.2"
+    # What mdadm --metadata accepts; the value is also written into the mdadm.conf ARRAY line.
+    metadata: str = Field(default="1.2", pattern=r"^(0|0\.90|1|1\.[012]|default|ddf|imsm)$")
     force: bool = False
     re_add: bool = False
     config: str = DEFAULT_CONF

@@ -117,6 +117,10 @@ def test_bad_arguments():
         PresentArgs(name="/dev/sda", level=1, devices=[])
     with pytest.raises(ValueError, match="unknown RAID level"):
         PresentArgs(name="/dev/md0", level="raid7", devices=[])
+    # metadata lands in the mdadm.conf ARRAY line: no second line smuggled in through it
+    with pytest.raises(ValueError, match="metadata"):
+        args(metadata="1.2\nARRAY /dev/md9 UUID=00000000:00000000:00000000:00000000")
+    assert args(metadata="0.90").metadata == "0.90"
 
 
 def test_healthy_passes_clean_and_fails_with_the_reason():
