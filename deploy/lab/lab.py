@@ -17,7 +17,8 @@ Each node is a persistent set of network + mount + UTS namespaces:
 in both nodes: alert scripts, agent configs and a master's ``ipc://`` socket live there
 (ZeroMQ ipc endpoints are path sockets, which work across network namespaces).
 
-A node's processes are exactly the processes in its network namespace, which is how
+A node's processes are the processes in its network, mount or UTS namespace and their
+descendants (so also one that unshared its own netns inside the node), which is how
 ``kill``/``stop``/``down`` find daemons, resource agents and agents started with
 :meth:`Lab.start_agent` (zombies have no namespace and are correctly ignored).
 
@@ -26,6 +27,7 @@ The recipe, gotchas and timings this follows are in ``../shared/lab/NOTES.md``.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -129,6 +131,39 @@ def seed_cib(dc_deadtime: str) -> str:
         "      </cluster_property_set>\n    </crm_config>\n"
         "    <nodes/>\n    <resources/>\n    <constraints/>\n  </configuration>\n  <status/>\n</cib>\n"
     )
+
+
+def _ns_id(path: Path | str) -> tuple[int, int] | None:
+    """Identity of the namespace behind an nsfs handle (``/proc/PID/ns/net``, an ``ip netns``
+    file, a bind-mounted handle), or None when ``path`` is not one (missing, or a plain file)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if st.st_dev == _nsfs_dev() else None
+
+
+@functools.cache
+def _nsfs_dev() -> int:
+    return os.stat("/proc/self/ns/net").st_dev
+
+
+def _processes() -> dict[int, tuple[int, set[tuple[int, int]]]]:
+    """pid → (parent pid, {namespace identities of net, mnt, uts}) for every live process.
+    Zombies have no namespaces and are left out, as are processes that exit meanwhile."""
+    procs = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+            ns = {_ns_id(f"/proc/{entry.name}/ns/{kind}") for kind in ("net", "mnt", "uts")} - {None}
+        except (OSError, ValueError, IndexError):
+            continue
+        if ns:
+            procs[int(entry.name)] = (ppid, ns)
+    return procs
 
 
 class Lab:
@@ -315,10 +350,25 @@ class Lab:
     # ---- observing ------------------------------------------------------------------
 
     def pids(self, node: str) -> list[int]:
-        if not self._netns_exists(node):
+        """The node's processes: those in its network, mount or UTS namespace, and their
+        descendants. A process that left the node's netns (``unshare -n``, a container
+        started inside the node) is still the node's, and ``kill``/``down`` must end it."""
+        handles = [Path("/run/netns", self.netns(node)), self._ns_file(node, "mnt"), self._ns_file(node, "uts")]
+        node_ns = {_ns_id(h) for h in handles} - {None}
+        if not node_ns:
             return []
-        res = _run(["ip", "netns", "pids", self.netns(node)], check=False)
-        return [int(p) for p in res.stdout.split()] if res.rc == 0 else []
+        procs = _processes()
+        found = {pid for pid, (ppid, ns) in procs.items() if ns & node_ns}
+        children: dict[int, list[int]] = {}
+        for pid, (ppid, _) in procs.items():
+            children.setdefault(ppid, []).append(pid)
+        todo = list(found)
+        while todo:
+            for child in children.get(todo.pop(), []):
+                if child not in found:
+                    found.add(child)
+                    todo.append(child)
+        return sorted(found)
 
     def _pids_of(self, node: str, comm: str) -> list[int]:
         found = []

@@ -84,3 +84,23 @@ def test_down_after_killed_up_leaves_nothing(after):
     # setsid'ed daemons of the aborted up were in the namespaces and died with them.
     for node in other.nodes:
         assert other.pids(node) == []
+
+
+def test_kill_ends_processes_that_left_the_nodes_netns():
+    """A process started inside a node in a netns of its own (a container, `unshare -n`)
+    is still the node's: `down` used to leave it running."""
+    other = make_lab("n")
+    try:
+        other.up()
+        other.exec("node1", ["sh", "-c", "unshare -n setsid sleep 4321 </dev/null >/dev/null 2>&1 &"], check=True)
+        deadline = time.monotonic() + 10
+        while not (stray := [p for p in other.pids("node1") if other._cmdline(p)[:2] == ["sleep", "4321"]]):
+            assert time.monotonic() < deadline, "the unshared sleep never showed up as node1's"
+            time.sleep(0.05)
+    finally:
+        other.down()
+    assert _leftovers(other) == []
+    time.sleep(0.5)
+    for pid in stray:
+        assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0], \
+            f"sleep {pid} started in node1 survived down"
