@@ -294,14 +294,30 @@ class Lab:
                 _run(["ip", "netns", "del", self.netns(node)], check=False)
         netns_marker = self.state_dir / "run-netns-was-mounted"
         undo_netns_mount = netns_marker.exists() and netns_marker.read_text() == "no"
-        if self.state_dir.exists():
-            shutil.rmtree(self.state_dir)
+        self._remove_owned(self.state_dir)
         # `ip netns add` self-bind-mounts /run/netns; undo that only if it was our doing
         # and no namespace (ours or anyone's) is left in it.
         if undo_netns_mount and Path("/run/netns").is_dir() and not any(Path("/run/netns").iterdir()):
             self._umount(Path("/run/netns"))
-        if self.shared_dir.exists():
-            shutil.rmtree(self.shared_dir)
+        self._remove_owned(self.shared_dir)
+
+    # A directory the lab created carries this file; only such a directory is ever removed,
+    # so a mistyped --state-dir or a prefix like "pacemaker" (shared dir /var/lib/pacemaker)
+    # cannot wipe the host's data.
+    OWNED = ".saline-lab"
+
+    def _own(self, directory: Path) -> None:
+        marker = directory / self.OWNED
+        if directory.exists() and not marker.exists() and any(directory.iterdir()):
+            raise LabError(f"{directory} exists and was not created by the lab; choose another state dir/prefix")
+        directory.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+
+    def _remove_owned(self, directory: Path) -> None:
+        if (directory / self.OWNED).exists():
+            shutil.rmtree(directory)
+        elif directory.exists():
+            log.warning("leaving %s: it was not created by the lab", directory)
 
     def kill(self, node: str) -> None:
         """Crash a node: SIGKILL every process in its network namespace until none is left."""
@@ -493,8 +509,8 @@ class Lab:
             _run(["umount", str(path)], check=False)
 
     def _create_dirs(self) -> None:
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        self.shared_dir.mkdir(parents=True, exist_ok=True)
+        self._own(self.state_dir)
+        self._own(self.shared_dir)
         os.chmod(self.shared_dir, 0o755)
         hosts = "127.0.0.1 localhost\n" + "".join(f"{self.cluster_addr(n)} {n}\n" for n in self.nodes)
         (self.state_dir / "hosts").write_text(hosts)

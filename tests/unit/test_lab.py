@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+import pytest
 from click.testing import CliRunner
 
 from saline.lab.cli import lab as lab_cli
-from saline.lab.lab import Lab, corosync_conf, seed_cib
+from saline.lab.lab import Lab, LabError, corosync_conf, seed_cib
 
 
 def test_corosync_conf_has_nothing_after_open_brace_and_two_node_quorum():
@@ -48,3 +49,23 @@ def test_cli_status_of_absent_lab(tmp_path):
     res = CliRunner().invoke(lab_cli, ["--state-dir", str(tmp_path / "lab"), "--prefix", "px-absent", "status"])
     assert res.exit_code == 0, res.output
     assert '"exists": false' in res.output and '"corosync": false' in res.output
+
+
+def test_down_and_up_never_remove_directories_the_lab_did_not_create(tmp_path):
+    """`--prefix pacemaker` means shared dir /var/lib/pacemaker: up (which downs first) and
+    down used to rm -rf it, and any existing --state-dir."""
+    state, shared = tmp_path / "state", tmp_path / "shared"
+    for d in (state, shared):
+        d.mkdir()
+        (d / "precious").write_text("operator data")
+    lab = Lab(state_dir=state, shared_dir=shared, prefix="px-notours")
+    lab.down()
+    with pytest.raises(LabError, match="not created by the lab"):
+        lab.up()
+    assert (state / "precious").read_text() == (shared / "precious").read_text() == "operator data"
+    # Directories the lab made itself (marked) are removed by down.
+    ours = Lab(state_dir=tmp_path / "ours", shared_dir=tmp_path / "ours-shared", prefix="px-ours")
+    ours._own(ours.state_dir)
+    ours._own(ours.shared_dir)
+    ours.down()
+    assert not ours.state_dir.exists() and not ours.shared_dir.exists()
