@@ -25,8 +25,10 @@ import logging
 import os
 import pwd
 import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, TypeVar, Union
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -203,19 +205,23 @@ def execute_step(step: Step, runner: Runner) -> CommandResult | None:
     if isinstance(step, WriteFileStep):
         if step.makedirs:
             target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.saline-tmp")
         mode = step.mode if step.mode is not None else (target.stat().st_mode & 0o7777 if target.exists() else 0o644)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # mkstemp: a fresh random name opened O_EXCL, so a planted symlink cannot redirect the write.
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.saline-")
+        tmp = Path(tmp_name)
         try:
-            os.write(fd, step.content)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if target.exists() and step.user is None and step.group is None:
-            st = target.stat()
-            os.chown(tmp, st.st_uid, st.st_gid)
-        _chown(str(tmp), step.user, step.group)
-        os.chmod(tmp, mode)
+            with os.fdopen(fd, "wb") as f:
+                f.write(step.content)
+                f.flush()
+                os.fsync(f.fileno())
+            if target.exists() and step.user is None and step.group is None:
+                st = target.stat()
+                os.chown(tmp, st.st_uid, st.st_gid)
+            _chown(str(tmp), step.user, step.group)
+            os.chmod(tmp, mode)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         os.replace(tmp, target)
     elif isinstance(step, SetAttrsStep):
         _chown(str(target), step.user, step.group)

@@ -317,3 +317,20 @@ def test_a_broken_state_module_is_reported_not_fatal(monkeypatch):
     with pytest.raises(StateArgsError, match="state module 'brokenmod' failed to load: ImportError"):
         lookup("brokenmod.present")
     assert lookup("file.managed").name == "file.managed"
+
+
+def test_file_writes_cannot_be_redirected_by_a_planted_symlink(tmp_path):
+    """The temp file of an atomic write has a random name and is opened O_EXCL: a symlink
+    planted at the old predictable name (.NAME.saline-tmp) is never followed."""
+    from saline.states.base import WriteFileStep, execute_step
+    from saline.states.runner import Runner
+
+    victim = tmp_path / "victim"
+    victim.write_text("untouched\n")
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / ".conf.saline-tmp").symlink_to(victim)
+    execute_step(WriteFileStep(description="write", path="/etc/conf", content=b"new\n", mode=0o600), Runner(root=tmp_path))
+    assert victim.read_text() == "untouched\n"
+    assert (tmp_path / "etc" / "conf").read_text() == "new\n"
+    assert oct((tmp_path / "etc" / "conf").stat().st_mode & 0o777) == "0o600"
+    assert sorted(p.name for p in (tmp_path / "etc").iterdir()) == [".conf.saline-tmp", "conf"]
