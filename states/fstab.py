@@ -11,6 +11,9 @@ from pydantic import AfterValidator, BaseModel
 # Options that only matter to the boot-time mounter (or are the default), so they never
 # show up in the kernel's mount options and must not be compared against them.
 FSTAB_ONLY_OPTIONS = frozenset({"defaults", "auto", "noauto", "nofail", "nobootwait", "user", "users", "nouser", "_netdev"})
+# Kernel defaults that /proc/self/mountinfo never lists (only their opposites noexec,
+# nosuid, nodev, sync show up): comparing them would ask for a remount on every run.
+KERNEL_DEFAULT_OPTIONS = frozenset({"exec", "suid", "dev", "async"})
 # Options ``mount`` itself would pass on to the kernel and make it fail (Ubuntu's mountall knew them).
 NOT_FOR_MOUNT = frozenset({"nobootwait"})
 

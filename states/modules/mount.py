@@ -12,7 +12,7 @@ import os
 from pydantic import field_validator
 
 from ..base import CommandStep, Facts, MkdirStep, Plan, Refuse, StateArgs, StateContext, WriteFileStep, state_function
-from ..fstab import FSTAB_ONLY_OPTIONS, NOT_FOR_MOUNT, FstabEntry, FstabField, FstabOption, find, split_options, with_entry
+from ..fstab import FSTAB_ONLY_OPTIONS, KERNEL_DEFAULT_OPTIONS, NOT_FOR_MOUNT, FstabEntry, FstabField, FstabOption, find, split_options, with_entry
 from ..mounts import ActiveMount, mounted_at
 from ..runner import Runner
 
@@ -80,7 +80,8 @@ def fstab_plan(config: str, text: str | None, entry: FstabEntry | None, desired:
 
 
 def _kernel_options(opts: list[str]) -> set[str]:
-    return {o for o in opts if o not in FSTAB_ONLY_OPTIONS and not o.startswith("x-") and not o.startswith("comment=")}
+    return {o for o in opts if o not in FSTAB_ONLY_OPTIONS and o not in KERNEL_DEFAULT_OPTIONS
+            and not o.startswith("x-") and not o.startswith("comment=")}
 
 
 @state_function("mount.mounted", MountedArgs, facts=mounted_facts)

@@ -48,6 +48,16 @@ def test_mount_and_fstab_full_cycle(ext4, tmp_path):
     assert again.result is True and again.changes == {}
 
 
+def test_kernel_default_options_do_not_force_remounts(ext4, tmp_path):
+    """exec/suid/dev/async are never listed by the kernel (only their opposites are):
+    asking for them must converge, not remount on every run."""
+    dev, mnt = ext4
+    fstab = tmp_path / "fstab"
+    args = {"name": str(mnt), "device": dev, "fstype": "ext4", "opts": "defaults,exec,suid,dev,async",
+            "config": str(fstab), "mkmnt": True}
+    assert_full_cycle("mount.mounted", args, Runner(), mount_snapshot(mnt, fstab))
+
+
 def test_remounts_with_a_missing_option(ext4, tmp_path):
     dev, mnt = ext4
     mnt.mkdir()
