@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable, Iterable, TypeVar
 
 BIN = Path(sys.executable).parent
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = Path(os.environ.get("SALINE_BENCH_RESULTS") or Path(__file__).resolve().parent / "results")
 T = TypeVar("T")
 
 

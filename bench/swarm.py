@@ -1,0 +1,295 @@
+#!/usr/bin/env python3
+"""Many saline agents in ONE process against a real saline-master (like Salt's
+minionswarm): each simulated agent has its own key pair, agent id and CURVE DEALER
+socket, says hello, and answers jobs the way a real agent does (verify the master's
+signature, check the target, sign the return, drop it on ack).
+
+    python bench/swarm.py [--agents 100,1000] [--rounds 5] [--json]
+
+Per size: ``test.ping`` to all through the master's Python API, time until the master
+has every return, master CPU seconds and RSS, and returns lost (must be 0). The master
+runs with auto_accept (benchmark only). Key pairs are generated once per run into the
+run's temp dir.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import resource
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import zmq  # noqa: E402
+from cryptography.hazmat.primitives import serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
+
+from saline.agent.pinning import fetch_master_bundle  # noqa: E402
+from saline.protocol import __version__  # noqa: E402
+from saline.protocol.codec import decode_message, pack  # noqa: E402
+from saline.protocol.errors import ProtocolError  # noqa: E402
+from saline.protocol.keys import KeySet  # noqa: E402
+from saline.protocol.messages import Ack, Hello, Job, ReturnBody, Welcome  # noqa: E402
+from saline.protocol.signing import open_job, sign_return  # noqa: E402
+
+from common import Memory, Procs, Stats, fmt_stats, machine_line, markdown_table, tree_cpu_seconds, tree_memory, write_results  # noqa: E402
+from saline_side import SalineDeployment  # noqa: E402
+
+
+# ---- keys -----------------------------------------------------------------------------------
+
+
+def swarm_keys(cache: Path, count: int) -> list[KeySet]:
+    """``count`` key sets, generated once and kept in ``cache`` (a pickle of raw keys)."""
+    have: list[tuple[str, str, bytes]] = []
+    if cache.exists():
+        have = pickle.loads(cache.read_bytes())
+    while len(have) < count:
+        pub, sec = zmq.curve_keypair()
+        raw = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+        have.append((sec.decode(), pub.decode(), raw))
+    cache.write_bytes(pickle.dumps(have))
+    return [KeySet(sec, pub, Ed25519PrivateKey.from_private_bytes(raw)) for sec, pub, raw in have[:count]]
+
+
+# ---- the swarm ------------------------------------------------------------------------------
+
+
+class SimAgent:
+    def __init__(self, agent_id: str, keys: KeySet, sock: zmq.Socket):
+        self.agent_id, self.keys, self.sock = agent_id, keys, sock
+        self.accepted = False
+        self.spool: dict[str, bytes] = {}  # returns not yet acked
+        self.seen: set[str] = set()
+
+
+class Swarm:
+    def __init__(self, ctx: zmq.Context, master_endpoint: str, bootstrap: str, keys: list[KeySet], prefix: str):
+        bundle = fetch_master_bundle(ctx, bootstrap, timeout=10)
+        if bundle is None:
+            raise RuntimeError("master bootstrap endpoint did not answer")
+        self.master_verify = bundle.verifier()
+        self.facts = {"id": "", "kernel": "Linux", "saline_version": __version__}
+        self.agents: list[SimAgent] = []
+        self.by_sock: dict[zmq.Socket, SimAgent] = {}
+        self.poller = zmq.Poller()
+        self.jobs_answered = 0
+        self.refused = 0
+        for i, ks in enumerate(keys):
+            s = ctx.socket(zmq.DEALER)
+            s.curve_secretkey = ks.curve_secret.encode()
+            s.curve_publickey = ks.curve_pub.encode()
+            s.curve_serverkey = bundle.curve_pub.encode()
+            s.linger = 0
+            s.connect(master_endpoint)
+            agent = SimAgent(f"{prefix}{i:04d}", ks, s)
+            self.agents.append(agent)
+            self.by_sock[s] = agent
+            self.poller.register(s, zmq.POLLIN)
+
+    def hello_all(self) -> None:
+        for a in self.agents:
+            if not a.accepted:
+                a.sock.send(pack(Hello(agent_id=a.agent_id, version=__version__, sign_pub=a.keys.public.sign_pub,
+                                       facts={**self.facts, "id": a.agent_id})), zmq.NOBLOCK)
+
+    def wait_accepted(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        next_hello = 0.0
+        while time.monotonic() < deadline:
+            if all(a.accepted for a in self.agents):
+                return
+            if time.monotonic() >= next_hello:
+                self.hello_all()
+                next_hello = time.monotonic() + 2.0
+            self.serve_once(100)
+        missing = sum(1 for a in self.agents if not a.accepted)
+        raise TimeoutError(f"{missing} swarm agents not accepted after {timeout:g}s")
+
+    def serve_once(self, timeout_ms: int) -> None:
+        for sock, _ in self.poller.poll(timeout_ms):
+            agent = self.by_sock[sock]
+            while True:
+                try:
+                    raw = sock.recv(zmq.NOBLOCK)
+                except zmq.Again:
+                    break
+                self._on_frame(agent, raw)
+
+    def _on_frame(self, agent: SimAgent, raw: bytes) -> None:
+        try:
+            msg = decode_message(raw)
+        except ProtocolError:
+            self.refused += 1
+            return
+        if isinstance(msg, Welcome):
+            agent.accepted = msg.key_state == "accepted"
+        elif isinstance(msg, Job):
+            self._on_job(agent, msg)
+        elif isinstance(msg, Ack):
+            agent.spool.pop(msg.jid, None)
+
+    def _on_job(self, agent: SimAgent, job: Job) -> None:
+        try:
+            body = open_job(job, self.master_verify)
+        except ProtocolError:
+            self.refused += 1
+            return
+        now = time.time()
+        if agent.agent_id not in body.targets or now > body.not_after or body.jid in agent.seen:
+            self.refused += 1
+            return
+        agent.seen.add(body.jid)
+        ret = ReturnBody(jid=body.jid, agent_id=agent.agent_id, fun=body.fun, success=True,
+                         data=True if body.fun == "test.ping" else None, started_at=now, finished_at=time.time())
+        frame = pack(sign_return(ret, agent.keys))
+        agent.spool[body.jid] = frame
+        agent.sock.send(frame, zmq.NOBLOCK)
+        self.jobs_answered += 1
+
+    def close(self) -> None:
+        for a in self.agents:
+            a.sock.close(0)
+
+
+# ---- one size -----------------------------------------------------------------------------------
+
+
+@dataclass
+class SizeResult:
+    agents: int
+    register_seconds: float
+    round_trip: Stats
+    returned_min: int
+    lost_total: int
+    master_cpu_per_round: Stats
+    master_memory: Memory
+    swarm_rss_mib: float
+
+
+def run_size(base: Path, procs: Procs, n: int, rounds: int, keys: list[KeySet]) -> SizeResult:
+    d = SalineDeployment(base / f"swarm-{n}", procs)
+    d.start_master()
+    assert d.master is not None
+    ctx = zmq.Context()
+    ctx.set(zmq.MAX_SOCKETS, n + 64)
+    swarm = Swarm(ctx, f"tcp://127.0.0.1:{d.port}", f"tcp://127.0.0.1:{d.bport}", keys[:n], "sw")
+    try:
+        t0 = time.perf_counter()
+        swarm.wait_accepted(timeout=max(60, n * 0.2))
+        register = time.perf_counter() - t0
+        samples, cpu, returned_counts, lost = [], [], [], 0
+        for r in range(rounds + 1):  # the first round warms up and is not counted
+            box: dict = {}
+            cpu0 = tree_cpu_seconds(d.master.pid)
+            th = threading.Thread(target=lambda: box.update(res=d.client.request(
+                _run_request(n), timeout=120)), daemon=True)
+            t0 = time.perf_counter()
+            th.start()
+            while th.is_alive():
+                swarm.serve_once(5)
+            dt = time.perf_counter() - t0
+            th.join()
+            cpu1 = tree_cpu_seconds(d.master.pid)
+            reply = box["res"]
+            if not reply.ok:
+                raise RuntimeError(f"swarm test.ping failed: {reply.error}")
+            returned = sum(1 for x in reply.data["returns"] if x["status"] == "returned" and x["data"] is True)
+            # Let acks arrive, so what is left in a spool is a return the master never stored.
+            end = time.monotonic() + 2
+            while time.monotonic() < end and any(a.spool for a in swarm.agents):
+                swarm.serve_once(20)
+            if r == 0:
+                continue
+            samples.append(dt)
+            cpu.append(cpu1 - cpu0)
+            returned_counts.append(returned)
+            lost += n - returned
+        mem = tree_memory(d.master.pid)
+        swarm_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return SizeResult(n, register, Stats.of(samples), min(returned_counts), lost, Stats.of(cpu), mem, swarm_rss)
+    finally:
+        swarm.close()
+        ctx.term()
+        procs.stop(d.master)
+
+
+def _run_request(n: int):
+    from saline.protocol.control import RunRequest
+
+    return RunRequest(target="sw*", fun="test.ping", timeout=60)
+
+
+# ---- main ---------------------------------------------------------------------------------------
+
+
+def render(results: list[SizeResult], date: str) -> str:
+    rows = [[str(r.agents), fmt_stats(r.round_trip), f"{r.lost_total}", f"{r.master_cpu_per_round.median:.2f} s",
+             f"{r.master_memory.rss_mib:.0f}", f"{r.register_seconds:.1f} s", f"{r.round_trip.n}"]
+            for r in results]
+    lines = [
+        f"# saline agent swarm — {date}", "",
+        f"Machine: {machine_line()}. One saline-master process; all agents simulated in one other process "
+        "(own keys, id and CURVE DEALER socket each; signatures verified and made as a real agent does).", "",
+        markdown_table(["agents", "test.ping to all, all returns stored (median, min – max)", "returns lost",
+                        "master CPU per round", "master RSS MiB", "register all (hello → accepted)", "rounds"], rows),
+    ]
+    for r in results:
+        if r.agents >= 1000:
+            met = r.round_trip.median < 1.5 and r.lost_total == 0
+            lines += ["", f"Target: 1,000 agents answer test.ping in < 1.5 s with 0 lost: "
+                          f"{'met' if met else '**missed**'} ({fmt_stats(r.round_trip)}, lost {r.lost_total})"]
+    return "\n".join(lines)
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--agents", default="100,1000", help="comma list of swarm sizes (default 100,1000)")
+    ap.add_argument("--rounds", type=int, default=5, help="counted test.ping rounds per size (default 5)")
+    ap.add_argument("--json", action="store_true", help="print JSON instead of the Markdown table")
+    args = ap.parse_args(argv)
+    sizes = [int(x) for x in args.agents.split(",") if x.strip()]
+    if not sizes or min(sizes) < 1 or args.rounds < 1:
+        ap.error("sizes and rounds must be positive")
+    # One socket per agent in this process and one connection each in the master.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = min(hard, max(soft, 4 * max(sizes) + 256))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    date = time.strftime("%Y-%m-%d %H:%M")
+    procs = Procs()
+    tmp = Path(tempfile.mkdtemp(prefix="saline-swarm-"))
+    results: list[SizeResult] = []
+    try:
+        keys = swarm_keys(tmp / "keys.pickle", max(sizes))
+        for n in sizes:
+            results.append(run_size(tmp, procs, n, args.rounds, keys))
+    finally:
+        procs.stop_all()
+        shutil.rmtree(tmp, ignore_errors=True)
+    markdown = render(results, date)
+    data = {"date": date, "machine": machine_line(), "sizes": [asdict(r) for r in results]}
+    md, js = write_results("swarm", markdown, data)
+    print(json.dumps(data, indent=2, default=str) if args.json else markdown)
+    print(f"\nwritten: {md} {js}", file=sys.stderr)
+    return 1 if any(r.lost_total for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
