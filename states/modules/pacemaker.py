@@ -299,8 +299,12 @@ def _resources_copy(facts: CibFacts) -> tuple[ET.Element, ET.Element, cib.Ids]:
 def _detach(el: ET.Element, parents: dict[ET.Element, ET.Element]) -> None:
     parent = parents[el]
     parent.remove(el)
-    # Pacemaker rejects an empty group: a group left without members goes too.
+    # Pacemaker rejects an empty group: a group left without members goes too, unless it is
+    # cloned (removing it would leave an empty clone, which Pacemaker rejects as well).
     if parent.tag == "group" and parent.find("primitive") is None and parent in parents:
+        if parents[parent].tag == "clone":
+            raise Refuse(f"taking {el.get('id')!r} would empty group {parent.get('id')!r}, "
+                         f"which clone {parents[parent].get('id')!r} holds; change the clone first")
         parents[parent].remove(parent)
 
 

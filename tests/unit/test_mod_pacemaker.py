@@ -211,6 +211,21 @@ def test_group_refusals(members, match):
         plan("pacemaker.group", cib_facts(), name="g", members=members)
 
 
+def test_group_taking_the_last_member_of_a_cloned_group_is_refused():
+    # Used to plan an empty <clone>, which cibadmin rejected with a schema error and a CIB dump.
+    p = plan("pacemaker.group", cib_facts(), name="g_in_clone", members=["res_Dummy_1"])
+    res = stdin_xml(p)
+    res.append(cl := ET.Element("clone", id="cl"))
+    g = res.find("group")
+    res.remove(g)
+    cl.append(g)
+    config = ET.fromstring(CONFIG)
+    config.remove(config.find("resources"))
+    config.insert(3, res)
+    with pytest.raises(Refuse, match="would empty group 'g_in_clone', which clone 'cl' holds"):
+        plan("pacemaker.group", cib_facts(ET.tostring(config, encoding="unicode")), name="other", members=["res_Dummy_1"])
+
+
 def test_promotable_clone_wraps_in_place():
     p = plan("pacemaker.clone", cib_facts(), name="ms_dummy", resource="res_Dummy_1", promotable=True,
              meta={"promoted-max": 1, "notify": True})
