@@ -37,10 +37,12 @@ def _exe(name: str) -> str:
 
 
 class Demo:
-    def __init__(self, lab: Lab, workdir: Path):
+    def __init__(self, lab: Lab):
         self.lab = lab
-        self.work = workdir
-        self.sock = workdir / "master.sock"
+        # Inside the lab's own state dir: created after `lab up`, removed by `lab down`,
+        # so the demo never deletes a directory it did not make.
+        self.work = Path(lab.state_dir) / "demo"
+        self.sock = self.work / "master.sock"
         self.master: subprocess.Popen | None = None
         self.agent_pids: dict[str, int] = {}
 
@@ -131,7 +133,8 @@ class Demo:
         click.echo(self.lab.exec("node1", ["crm_mon", "-1"]).stdout.rstrip())
 
         self.step("2/5 master on the host, an agent inside each node")
-        (self.work / "pillar").mkdir(parents=True, exist_ok=True)
+        self.work.mkdir(mode=0o700)
+        (self.work / "pillar").mkdir()
         self.start_master()
         self.start_agents()
         self.wait_agents("pending")
@@ -180,10 +183,7 @@ def demo(ctx: click.Context, keep: bool) -> None:
     if os.geteuid() != 0:
         raise click.ClickException("the demo needs root (it creates network and mount namespaces)")
     lab: Lab = ctx.find_object(Lab)
-    workdir = Path(lab.state_dir).with_name(Path(lab.state_dir).name + "-demo")
-    shutil.rmtree(workdir, ignore_errors=True)
-    workdir.mkdir(parents=True, mode=0o700)
-    d = Demo(lab, workdir)
+    d = Demo(lab)
     try:
         d.run()
         click.secho("\ndemo finished: every step above ran for real", fg="green", bold=True)
@@ -193,5 +193,4 @@ def demo(ctx: click.Context, keep: bool) -> None:
         else:
             d.stop()
             lab.down()
-            shutil.rmtree(workdir, ignore_errors=True)
             click.echo("lab, master and agents stopped and removed")

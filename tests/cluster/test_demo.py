@@ -1,0 +1,31 @@
+"""The README's first command (`saline lab demo`) keeps working: the main job end to end."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.cluster
+
+BIN = Path(sys.executable).parent
+
+
+def test_demo_runs_end_to_end_and_cleans_up():
+    state_dir, prefix = "/run/saline-demo-test", "sldemo"
+    r = subprocess.run([str(BIN / "saline"), "lab", "--state-dir", state_dir, "--prefix", prefix, "demo"],
+                       capture_output=True, text=True, timeout=300)
+    try:
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+        out = r.stdout
+        assert "demo finished" in out
+        # Agents ran inside the nodes (their hostnames), keys were accepted, the highstate converged.
+        assert "node1: hostname=node1" in out and "node2: hostname=node2" in out
+        assert "accepted key: node1" in out and "2 of 2 agent(s) succeeded" in out
+        assert "Succeeded: 11 (changed=0)" in out  # the third apply: nothing left to change
+        assert "Promoted: [ node1 ]" in out
+    finally:
+        subprocess.run([str(BIN / "saline"), "lab", "--state-dir", state_dir, "--prefix", prefix, "down"],
+                       capture_output=True, timeout=120)
+    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert prefix not in netns and not Path(state_dir).exists()
