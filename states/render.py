@@ -105,7 +105,7 @@ def render_text(env: jinja2.Environment, text: str, context: dict[str, Any], whe
         raise CompileError(f"{where}: Jinja rendering failed: {type(exc).__name__}: {exc}") from None
 
 
-class _StrictLoader(yaml.SafeLoader):
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml: ~5x faster on big trees
     """SafeLoader that refuses duplicate keys (a repeated state ID silently replacing another)."""
 
 
