@@ -98,7 +98,7 @@ class Demo:
                 "pki_dir": str(home / "pki"), "state_dir": str(home / "state"), "log_file": str(home / "agent.log"),
                 "heartbeat_interval": 1.0,
             }))
-            self.agent_pids[node] = self.lab.start_agent(node, home / "agent.yaml", argv=(_exe("saline-agent"),))
+            self.agent_pids[node] = self.lab.start_agent(node, home / "agent.yaml")
             click.echo(f"saline-agent started inside {node} (pid {self.agent_pids[node]})")
 
     def wait_agents(self, state: str) -> None:

@@ -10,8 +10,10 @@ Each node is a persistent set of network + mount + UTS namespaces:
   trick ``ip netns`` uses), so a node outlives its processes: ``kill`` then ``start``
   restarts the daemons in the same namespaces. Inside, the node has its own hostname,
   its own Corosync/Pacemaker directories (bind mounts of ``{state_dir}/{node}/root/...``),
-  its own ``/etc/hosts`` and private tmpfs on ``/run``, ``/dev/shm``, ``/tmp`` (mandatory:
+  its own ``/etc/hosts`` and private tmpfs on ``/run`` and ``/dev/shm`` (mandatory:
   resource agents keep their state in ``/run`` and libqb its rings in ``/dev/shm``).
+  ``/tmp`` stays the host's: a saline checkout (and its virtualenv) under ``/tmp`` must be
+  visible inside the nodes for ``start_agent`` to run it.
 
 ``{shared_dir}`` (default ``/var/lib/{prefix}``) is the same directory on the host and
 in both nodes: alert scripts, agent configs and a master's ``ipc://`` socket live there
@@ -33,6 +35,7 @@ import logging
 import os
 import shutil
 import signal
+import sys
 import subprocess
 import time
 import xml.etree.ElementTree as ET
@@ -461,13 +464,20 @@ class Lab:
 
     # ---- agents ---------------------------------------------------------------------
 
-    def start_agent(self, node: str, config_path: str | Path, argv: Sequence[str] = ("saline-agent",)) -> int:
+    def start_agent(self, node: str, config_path: str | Path, argv: Sequence[str] | None = None) -> int:
         """Start ``saline-agent --config config_path`` inside ``node`` (detached; it is a
         process of the node's netns, so kill/stop/down end it). ``config_path`` must be
         visible in the node, e.g. under :meth:`node_shared_dir`. Returns its pid."""
         if not self.running(node):
             raise LabError(f"{node} is not running")
+        # Default: the saline-agent of the Python running the lab (its virtualenv), not
+        # whichever one PATH happens to find first.
+        beside = Path(sys.executable).parent / "saline-agent"
+        argv = list(argv) if argv else [str(beside) if beside.exists() else "saline-agent"]
         exe = shutil.which(argv[0], path=os.environ.get("PATH", PATH)) or argv[0]
+        if self.exec(node, ["test", "-x", exe]).rc != 0:
+            raise LabError(f"{exe} is not executable inside {node} (is it under a directory the node does not share, "
+                           "like /run?)")
         full = [exe, *argv[1:], "--config", str(config_path)]
         self._spawn(node, full, f"{Path(argv[0]).name}.log")
         found: list[int] = []
@@ -576,7 +586,7 @@ class Lab:
         # A fresh sysfs shows the node's own interfaces in /sys/class/net.
         _run([*inside, "mount", "-t", "sysfs", "sysfs", "/sys"])
         # Last: the state dir lives under /run, which these hide inside the node.
-        for d, mode in (("/run", "0755"), ("/dev/shm", "1777"), ("/tmp", "1777")):
+        for d, mode in (("/run", "0755"), ("/dev/shm", "1777")):
             _run([*inside, "mount", "-t", "tmpfs", "-o", f"mode={mode}", "tmpfs", d])
         _run([*inside, "mkdir", "-p", "/run/resource-agents", "/run/crm"])
         _run([*inside, "chown", "hacluster:haclient", "/run/crm"])
