@@ -121,7 +121,7 @@ class Bench:
     def cli_round_trip(self) -> Item:
         a, b = self.interleave(self.reps(10), lambda: self.saline.cli_ping("a01"),
                                (lambda: self.salt.cli_ping("m01")) if self.salt else None)
-        return Item("cli_round_trip", "2. job round trip, 1 agent, CLI (`run '*' test.ping`)", a, b)
+        return Item("cli_round_trip", "2. job round trip, 1 agent, CLI (`saline run a01 test.ping` vs `salt m01 test.ping`)", a, b)
 
     def applies(self) -> list[Item]:
         def saline(test: bool, want_changed: int) -> float:
