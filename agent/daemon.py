@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 import signal
+import struct
 import time
 from pathlib import Path
 
-import click
 import zmq
-import zmq.utils.monitor
 
 from saline.protocol import __version__
 from saline.protocol.codec import decode_message, pack
@@ -162,10 +161,12 @@ class Agent:
     def _on_monitor(self) -> None:
         while True:
             try:
-                evt = zmq.utils.monitor.recv_monitor_message(self.monitor, zmq.NOBLOCK)
+                frames = self.monitor.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
                 return
-            event = evt["event"]
+            # ZMQ_EVENT frames: uint16 event id + uint32 value, then the endpoint. Parsed here
+            # rather than with zmq.utils.monitor, which pulls in asyncio.
+            event = struct.unpack("=H", frames[0][:2])[0]
             if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
                 log.info("connected to master %s", self.cfg.master)
                 self._hello()
@@ -261,11 +262,16 @@ def master_address(endpoint: str) -> dict[str, str]:
         return {}
 
 
-@click.command()
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help=f"YAML config (default {DEFAULT_CONFIG})")
-@click.option("--id", "agent_id", default=None, help="Agent id (overrides the config)")
-@click.option("--log-level", default=None)
-def main(config_path: str | None, agent_id: str | None, log_level: str | None) -> None:
+def main(argv: list[str] | None = None) -> None:
     """Run the saline agent in the foreground."""
-    run_daemon("saline-agent", AgentConfig, config_path, DEFAULT_CONFIG, {"id": agent_id, "log_level": log_level},
+    # argparse, not click: the agent is a long-running daemon and every MiB counts.
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="saline-agent", description="Run the saline agent in the foreground.")
+    parser.add_argument("--config", dest="config_path", help=f"YAML config (default {DEFAULT_CONFIG})")
+    parser.add_argument("--id", dest="agent_id", help="agent id (overrides the config)")
+    parser.add_argument("--log-level", dest="log_level")
+    opts = parser.parse_args(argv)
+    run_daemon("saline-agent", AgentConfig, opts.config_path, DEFAULT_CONFIG,
+               {"id": opts.agent_id, "log_level": opts.log_level},
                lambda cfg: Agent(cfg).run(), (KeyFileError, PinError, zmq.ZMQError))

@@ -1,15 +1,17 @@
-"""``state.apply``: run a compiled, signed state list that the master sent in the job."""
+"""``state.apply``: run a compiled, signed state list that the master sent in the job.
+
+The state engine and its modules are imported on the first ``state.apply``, not when
+the agent starts: an agent that only answers pings stays small.
+"""
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from saline.states.base import StateContext
-from saline.states.compiled import CompiledRun
-from saline.states.engine import run as run_states
-from saline.states.runner import Runner
+from saline.protocol.codec import describe_validation_error
 
 from .functions import FunctionContext, FunctionError, FunctionResult, agent_function
 
@@ -19,22 +21,31 @@ RETCODE_STATE_FAILED = 2
 class StateApplyArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    run: CompiledRun
+    run: dict[str, Any]  # a CompiledRun, validated when the engine is loaded
     test: bool = False
 
 
 @agent_function("state.apply", StateApplyArgs)
 def state_apply(args: StateApplyArgs, ctx: FunctionContext) -> FunctionResult:
     """Apply the compiled states (``test=True``: report what would change, change nothing)."""
-    if args.run.agent_id != ctx.agent_id:
+    from saline.states.base import StateContext
+    from saline.states.compiled import CompiledRun
+    from saline.states.engine import run as run_states
+    from saline.states.runner import Runner
+
+    try:
+        compiled = CompiledRun.model_validate(args.run)
+    except ValidationError as exc:
+        raise FunctionError(f"state.apply: bad arguments: run: {describe_validation_error(exc)}") from None
+    if compiled.agent_id != ctx.agent_id:
         # The master compiles per agent (pillar included); a run for someone else is a bug or an attack.
-        raise FunctionError(f"this run was compiled for {args.run.agent_id!r}, not for {ctx.agent_id!r}")
+        raise FunctionError(f"this run was compiled for {compiled.agent_id!r}, not for {ctx.agent_id!r}")
     runner = Runner(
         root=ctx.settings.get("state_root", "/"),
         env={**os.environ, **ctx.settings.get("state_env", {})},
     )
     state_ctx = StateContext(runner=runner, test=args.test, node=ctx.settings.get("node", {}))
-    result = run_states(args.run, state_ctx, cancel=ctx.cancel)
+    result = run_states(compiled, state_ctx, cancel=ctx.cancel)
     return FunctionResult(
         success=result.ok,
         data=result.model_dump(mode="json"),

@@ -284,28 +284,29 @@ def test_state_apply_agent_function_binds_plain_args_and_reports(tmp_path: Path)
     assert dry.success and dry.retcode == 0 and dry.data["results"][0]["result"] is None
     assert not (tmp_path / "etc/a").exists()
 
-    done = state_apply(StateApplyArgs(run=compiled), _fctx(tmp_path))
+    done = state_apply(StateApplyArgs(run=compiled.model_dump()), _fctx(tmp_path))
     assert done.success and done.data["summary"]["changed"] == 1
     assert (tmp_path / "etc/a").read_text() == "a\n"
 
 
 def test_state_apply_failure_is_retcode_2(tmp_path: Path) -> None:
     compiled = CompiledRun(agent_id="node1", states=[cmd("broken", 0, ["false"])])
-    res = state_apply(StateApplyArgs(run=compiled), _fctx(tmp_path))
+    res = state_apply(StateApplyArgs(run=compiled.model_dump()), _fctx(tmp_path))
     assert not res.success and res.retcode == 2 and res.data["summary"]["failed"] == 1
 
 
 def test_state_apply_refuses_a_run_compiled_for_another_agent(tmp_path: Path) -> None:
     compiled = CompiledRun(agent_id="node2", states=[file_("a", 0, "a\n")])
     with pytest.raises(FunctionError, match="compiled for 'node2'"):
-        state_apply(StateApplyArgs(run=compiled), _fctx(tmp_path, "node1"))
+        state_apply(StateApplyArgs(run=compiled.model_dump()), _fctx(tmp_path, "node1"))
     assert not (tmp_path / "etc").exists()
 
 
 def test_state_apply_rejects_a_tampered_run_at_the_boundary() -> None:
     bad = {"agent_id": "node1", "states": [{"id": "a", "name": "a", "fun": "etest.file", "args": {}, "require": ["ghost"]}]}
+    args = bind_args(FUNCTIONS["state.apply"], [], {"run": bad})
     with pytest.raises(FunctionError, match="not in the run"):
-        bind_args(FUNCTIONS["state.apply"], [], {"run": bad})
+        state_apply(args, _fctx(Path("/nonexistent")))
 
 
 def test_a_broken_state_module_is_reported_not_fatal(monkeypatch):
