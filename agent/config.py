@@ -42,3 +42,17 @@ class AgentConfig(BaseModel):
     reconnect_min: float = 0.2
     reconnect_max: float = 10.0
     spool_resend_interval: float = Field(default=5.0, gt=0)
+
+
+def agent_config_in(base: Path, agent_id: str, master: str, master_bootstrap: str, **settings) -> dict:
+    """An agent config (as YAML-ready data) with every file under ``base`` (labs, tests, benchmarks)."""
+    base = Path(base)
+    return {
+        "id": agent_id,
+        "master": master,
+        "master_bootstrap": master_bootstrap,
+        "pki_dir": str(base / "pki"),
+        "state_dir": str(base / "state"),
+        "log_file": str(base / "agent.log"),
+        **settings,
+    }

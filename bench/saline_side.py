@@ -10,7 +10,9 @@ from typing import Any
 
 import yaml
 
+from saline.agent.config import agent_config_in
 from saline.master.client import ControlClient, MasterUnavailable
+from saline.master.config import master_config_in
 from saline.protocol.control import ApplyRequest, PingRequest, RunRequest
 
 from common import BIN, Procs, free_port, wait_for
@@ -26,20 +28,12 @@ class SalineDeployment:
         self.states = base / "states"
         self.states.mkdir()
         (base / "pillar").mkdir()
-        cfg = {
-            "bind": f"tcp://127.0.0.1:{self.port}",
-            "bootstrap_bind": f"tcp://127.0.0.1:{self.bport}",
-            "pki_dir": str(self.master_dir / "pki"),
-            "db_path": str(self.master_dir / "jobs.sqlite"),
-            "control_socket": str(self.socket),
-            "state_roots": [str(self.states)],
-            "pillar_roots": [str(base / "pillar")],
-            "log_file": str(self.master_dir / "master.log"),
-            "log_level": log_level,
-            "auto_accept": True,  # the benchmark only; never in production
-            "heartbeat_timeout": 60,
-            "default_timeout": 30,
-        }
+        cfg = master_config_in(
+            self.master_dir, bind=f"tcp://127.0.0.1:{self.port}", bootstrap_bind=f"tcp://127.0.0.1:{self.bport}",
+            state_roots=[str(self.states)], pillar_roots=[str(base / "pillar")], log_level=log_level,
+            auto_accept=True,  # the benchmark only; never in production
+            heartbeat_timeout=60, default_timeout=30,
+        )
         self.master_config = self.master_dir / "master.yaml"
         self.master_config.write_text(yaml.safe_dump(cfg))
         self.client = ControlClient(self.socket)
@@ -66,16 +60,8 @@ class SalineDeployment:
         cfg_path = d / "agent.yaml"
         if not cfg_path.exists():
             self.agent_root(agent_id).mkdir(parents=True)
-            cfg = {
-                "id": agent_id,
-                "master": f"tcp://127.0.0.1:{self.port}",
-                "master_bootstrap": f"tcp://127.0.0.1:{self.bport}",
-                "pki_dir": str(d / "pki"),
-                "state_dir": str(d / "state"),
-                "state_root": str(self.agent_root(agent_id)),
-                "log_file": str(d / "agent.log"),
-                "log_level": self.log_level,
-            }
+            cfg = agent_config_in(d, agent_id, f"tcp://127.0.0.1:{self.port}", f"tcp://127.0.0.1:{self.bport}",
+                                  state_root=str(self.agent_root(agent_id)), log_level=self.log_level)
             cfg_path.write_text(yaml.safe_dump(cfg))
         p = self.procs.start([str(BIN / "saline-agent"), "--config", str(cfg_path)], d / "stdout.log")
         self.agents[agent_id] = p

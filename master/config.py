@@ -33,3 +33,18 @@ class MasterConfig(BaseModel):
     max_frame: int = Field(default=16 * 1024 * 1024, ge=1024)
     # Bad frames per agent connection per minute before that connection's frames are dropped unread.
     bad_frame_limit: int = 100
+
+
+def master_config_in(base: Path, **settings) -> dict:
+    """A master config (as YAML-ready data) with every file under ``base``: for labs,
+    tests and benchmarks that run a master unprivileged in a temp dir."""
+    base = Path(base)
+    return {
+        "pki_dir": str(base / "pki"),
+        "db_path": str(base / "jobs.sqlite"),
+        "control_socket": str(base / "run" / "master.sock"),
+        "state_roots": [str(base / "states")],
+        "pillar_roots": [str(base / "pillar")],
+        "log_file": str(base / "master.log"),
+        **settings,
+    }

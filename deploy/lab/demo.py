@@ -25,6 +25,9 @@ from pathlib import Path
 import click
 import yaml
 
+from saline.agent.config import agent_config_in
+from saline.master.config import master_config_in
+
 from .lab import Lab
 
 DEMO_STATES = Path(__file__).with_name("demo-states")
@@ -64,16 +67,9 @@ class Demo:
     # ---- processes -----------------------------------------------------------------------
     def start_master(self) -> None:
         shared = self.lab.shared_dir
-        cfg = {
-            "bind": f"ipc://{shared}/master.sock",
-            "bootstrap_bind": f"ipc://{shared}/bootstrap.sock",
-            "pki_dir": str(self.work / "pki"),
-            "db_path": str(self.work / "jobs.sqlite"),
-            "control_socket": str(self.sock),
-            "state_roots": [str(DEMO_STATES)],
-            "pillar_roots": [str(self.work / "pillar")],
-            "log_file": str(self.work / "master.log"),
-        }
+        cfg = master_config_in(self.work, bind=f"ipc://{shared}/master.sock",
+                               bootstrap_bind=f"ipc://{shared}/bootstrap.sock", control_socket=str(self.sock),
+                               state_roots=[str(DEMO_STATES)])
         (self.work / "master.yaml").write_text(yaml.safe_dump(cfg))
         self.master = subprocess.Popen([_exe("saline-master"), "--config", str(self.work / "master.yaml")],
                                        start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -92,12 +88,9 @@ class Demo:
             # File states land in a per-node root: the lab's nodes share the host's /etc,
             # and the demo must never write the host's files.
             (home / "root" / "etc").mkdir(parents=True)
-            (home / "agent.yaml").write_text(yaml.safe_dump({
-                "state_root": str(home / "root"),
-                "id": node, "master": f"ipc://{shared}/master.sock", "master_bootstrap": f"ipc://{shared}/bootstrap.sock",
-                "pki_dir": str(home / "pki"), "state_dir": str(home / "state"), "log_file": str(home / "agent.log"),
-                "heartbeat_interval": 1.0,
-            }))
+            (home / "agent.yaml").write_text(yaml.safe_dump(agent_config_in(
+                home, node, f"ipc://{shared}/master.sock", f"ipc://{shared}/bootstrap.sock",
+                state_root=str(home / "root"), heartbeat_interval=1.0)))
             self.agent_pids[node] = self.lab.start_agent(node, home / "agent.yaml")
             click.echo(f"saline-agent started inside {node} (pid {self.agent_pids[node]})")
 

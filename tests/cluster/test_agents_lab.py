@@ -12,6 +12,7 @@ import shutil
 import yaml
 import pytest
 
+from saline.agent.config import agent_config_in
 from saline.states.cib import QUERY_ARGV
 from tests.e2e.procs import Deployment
 
@@ -43,11 +44,9 @@ def deployment(lab, tmp_path_factory):
             shutil.rmtree(home, ignore_errors=True)  # no master key pinned by an earlier run
             home.mkdir(parents=True)
             cfg = home / "agent.yaml"
-            cfg.write_text(yaml.safe_dump({
-                "id": node, "master": f"ipc://{shared}/master.sock", "master_bootstrap": f"ipc://{shared}/bootstrap.sock",
-                "pki_dir": str(home / "pki"), "state_dir": str(home / "state"),
-                "log_file": str(home / "agent.log"), "heartbeat_interval": 0.5, "reconnect_max": 1.0,
-            }))
+            cfg.write_text(yaml.safe_dump(agent_config_in(
+                home, node, f"ipc://{shared}/master.sock", f"ipc://{shared}/bootstrap.sock",
+                heartbeat_interval=0.5, reconnect_max=1.0)))
             pids[node] = lab.start_agent(node, cfg)
         d.accept(*lab.nodes)
         yield d

@@ -19,6 +19,9 @@ from typing import Any
 
 import yaml
 
+from saline.agent.config import agent_config_in
+from saline.master.config import master_config_in
+
 BIN = Path(sys.executable).parent
 
 
@@ -78,20 +81,11 @@ class Deployment:
         self.master_dir = base / "master"
         self.master_dir.mkdir(parents=True)
         self.socket = self.master_dir / "run" / "master.sock"
-        cfg = {
-            "bind": f"tcp://127.0.0.1:{self.port}",
-            "bootstrap_bind": f"tcp://127.0.0.1:{self.bport}",
-            "pki_dir": str(self.master_dir / "pki"),
-            "db_path": str(self.master_dir / "jobs.sqlite"),
-            "control_socket": str(self.socket),
-            "state_roots": [str(base / "states")],
-            "pillar_roots": [str(base / "pillar")],
-            "log_file": str(self.master_dir / "master.log"),
-            "log_level": "DEBUG",
-            "heartbeat_timeout": 3,
-            "default_timeout": 10,
-        }
-        cfg.update(master_cfg)
+        cfg = master_config_in(self.master_dir, **{
+            "bind": f"tcp://127.0.0.1:{self.port}", "bootstrap_bind": f"tcp://127.0.0.1:{self.bport}",
+            "state_roots": [str(base / "states")], "pillar_roots": [str(base / "pillar")],
+            "log_level": "DEBUG", "heartbeat_timeout": 3, "default_timeout": 10, **master_cfg,
+        })
         self.master_config = self.master_dir / "master.yaml"
         self.master_config.write_text(yaml.safe_dump(cfg))
         self.master = Proc([str(BIN / "saline-master"), "--config", str(self.master_config)], self.master_dir / "master.log")
@@ -106,20 +100,11 @@ class Deployment:
     def add_agent(self, agent_id: str, start: bool = True, **agent_cfg: Any) -> Proc:
         d = self.base / agent_id
         (d / "root").mkdir(parents=True, exist_ok=True)
-        cfg = {
-            "id": agent_id,
-            "master": f"tcp://127.0.0.1:{self.port}",
-            "master_bootstrap": f"tcp://127.0.0.1:{self.bport}",
-            "pki_dir": str(d / "pki"),
-            "state_dir": str(d / "state"),
-            "state_root": str(d / "root"),
-            "log_file": str(d / "agent.log"),
-            "log_level": "DEBUG",
-            "heartbeat_interval": 0.5,
-            "spool_resend_interval": 1.0,
-            "reconnect_max": 1.0,
-        }
-        cfg.update(agent_cfg)
+        cfg = agent_config_in(
+            d, agent_id, f"tcp://127.0.0.1:{self.port}", f"tcp://127.0.0.1:{self.bport}",
+            **{"state_root": str(d / "root"), "log_level": "DEBUG", "heartbeat_interval": 0.5,
+               "spool_resend_interval": 1.0, "reconnect_max": 1.0, **agent_cfg},
+        )
         (d / "agent.yaml").write_text(yaml.safe_dump(cfg))
         proc = Proc([str(BIN / "saline-agent"), "--config", str(d / "agent.yaml")], d / "agent.log")
         self.agents[agent_id], self.agent_dirs[agent_id] = proc, d
