@@ -8,11 +8,14 @@ in a message. The in-memory maps are read by the ZAP thread, hence the lock.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import logging
 import sqlite3
 import threading
 import time
 from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from saline.protocol.keys import fingerprint
 
@@ -54,6 +57,11 @@ class KeyStore:
     def by_id(self, agent_id: str) -> KeyRecord | None:
         with self._lock:
             return next((r for r in self._by_curve.values() if r.agent_id == agent_id), None)
+
+    @functools.lru_cache(maxsize=4096)
+    def verifier(self, rec: KeyRecord) -> Ed25519PublicKey:
+        """The agent's signature checker, built once per key (it is used for every return)."""
+        return Ed25519PublicKey.from_public_bytes(rec.sign_pub)
 
     def zap_allows(self, curve_pub: str) -> bool:
         """Unknown keys may connect (to say hello and become pending); rejected keys may not."""

@@ -30,6 +30,7 @@ from saline.protocol.messages import (
 from saline.protocol.signing import open_return, sign_job
 
 from .config import MasterConfig
+from .badframes import BadFrameLimiter
 from .db import open_db
 from .jobstore import JobStore
 from .keystore import KeyStore
@@ -50,13 +51,6 @@ class Waiter:
     reply: Callable[[str], ControlReply]
 
 
-@dataclass
-class BadFrameBudget:
-    window_start: float = 0.0
-    count: int = 0
-    muted_logged: bool = False
-
-
 class Master:
     def __init__(self, cfg: MasterConfig):
         self.cfg = cfg
@@ -68,7 +62,7 @@ class Master:
         self.jobs = JobStore(self.conn)
         self.presence = PresenceTable(cfg.heartbeat_timeout)
         self.waiters: list[Waiter] = []
-        self.budgets: dict[bytes, BadFrameBudget] = {}
+        self.bad_frames = BadFrameLimiter(cfg.bad_frame_limit)
         self.ctx = zmq.Context()
         self.zap = ZapHandler(self.ctx, self.keys)
         self.running = False
@@ -177,22 +171,6 @@ class Master:
                 log.exception("unexpected error while handling a message; continuing")
 
     # ---- agent traffic ---------------------------------------------------------------
-    def _budget_exhausted(self, routing_id: bytes) -> bool:
-        b = self.budgets.setdefault(routing_id, BadFrameBudget())
-        now = time.time()
-        if now - b.window_start > 60:
-            b.window_start, b.count, b.muted_logged = now, 0, False
-        return b.count >= self.cfg.bad_frame_limit
-
-    def _bad_frame(self, routing_id: bytes, who: str, reason: str) -> None:
-        b = self.budgets.setdefault(routing_id, BadFrameBudget(window_start=time.time()))
-        b.count += 1
-        if b.count < self.cfg.bad_frame_limit:
-            log.warning("bad frame from %s: %s", who, reason)
-        elif not b.muted_logged:
-            b.muted_logged = True
-            log.warning("too many bad frames from %s; dropping its frames unread for up to a minute", who)
-
     def _send_agent(self, routing_id: bytes, msg) -> bool:
         try:
             self.agent_sock.send_multipart([routing_id, pack(msg)], zmq.NOBLOCK)
@@ -204,11 +182,11 @@ class Master:
     def _on_agent_frames(self, frames: list[zmq.Frame]) -> None:
         if len(frames) != 2:
             rid = frames[0].bytes if frames else b"?"
-            if not self._budget_exhausted(rid):
-                self._bad_frame(rid, "a peer", f"expected 2 frames, got {len(frames)}")
+            if not self.bad_frames.muted(rid):
+                self.bad_frames.bad_frame(rid, "a peer", f"expected 2 frames, got {len(frames)}")
             return
         rid, payload = frames[0].bytes, frames[1]
-        if self._budget_exhausted(rid):
+        if self.bad_frames.muted(rid):
             return
         curve_key = payload.get("User-Id")
         address = payload.get("Peer-Address") or ""
@@ -217,13 +195,13 @@ class Master:
         try:
             msg = decode_message(payload.bytes, self.cfg.max_frame)
         except ProtocolError as exc:
-            self._bad_frame(rid, who, str(exc))
+            self.bad_frames.bad_frame(rid, who, str(exc))
             return
         if isinstance(msg, Hello):
             self._on_hello(rid, curve_key, address, msg)
             return
         if rec is None or rec.state != "accepted":
-            self._bad_frame(rid, who, f"{msg.kind} from a key that is not accepted; only hello is allowed")
+            self.bad_frames.bad_frame(rid, who, f"{msg.kind} from a key that is not accepted; only hello is allowed")
             return
         aid = rec.agent_id
         if isinstance(msg, Heartbeat):
@@ -240,11 +218,11 @@ class Master:
         else:
             # Jobs, acks and welcomes only ever flow master → agent: an agent cannot
             # publish a job to anyone (Salt's CVE-2025-22236 class).
-            self._bad_frame(rid, who, f"agents may not send {msg.kind} messages")
+            self.bad_frames.bad_frame(rid, who, f"agents may not send {msg.kind} messages")
 
     def _on_hello(self, rid: bytes, curve_key: str | None, address: str, hello: Hello) -> None:
         if not curve_key:
-            self._bad_frame(rid, f"peer at {address}", "hello without an authenticated CURVE key")
+            self.bad_frames.bad_frame(rid, f"peer at {address}", "hello without an authenticated CURVE key")
             return
         state, message = self.keys.file_hello(hello.agent_id, curve_key, hello.sign_pub, self.cfg.auto_accept)
         rec = self.keys.by_curve(curve_key)
@@ -254,9 +232,9 @@ class Master:
 
     def _on_return(self, rid: bytes, rec, msg: Return) -> None:
         try:
-            body = open_return(msg, rec_verifier(rec), self.cfg.max_frame)
+            body = open_return(msg, self.keys.verifier(rec), self.cfg.max_frame)
         except ProtocolError as exc:
-            self._bad_frame(rid, rec.agent_id, f"return refused: {exc}")
+            self.bad_frames.bad_frame(rid, rec.agent_id, f"return refused: {exc}")
             return
         if body.agent_id != rec.agent_id:
             log.warning("return refused: key of %s signed a return claiming to be from %s", rec.agent_id, body.agent_id)
@@ -350,9 +328,3 @@ class Master:
                 )
             except zmq.ZMQError:
                 pass
-
-
-def rec_verifier(rec):
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-    return Ed25519PublicKey.from_public_bytes(rec.sign_pub)
