@@ -158,7 +158,23 @@ def config(args: ConfigArgs, facts: ConfigFacts) -> Plan:
         steps.append(CommandStep(description="reload corosync.conf on all nodes (corosync-cfgtool -R)",
                                  argv=["corosync-cfgtool", "-R"]))
         changes["reloaded"] = True
+        # A reload does not apply these (corosync's "Config file values": not changeable at
+        # runtime): say so instead of letting "reloaded" suggest the cluster runs them.
+        unreloadable = [k for k in RESTART_ONLY_KEYS if old is not None and _totem_value(old, k) != _totem_value(new, k)]
+        if unreloadable:
+            changes["restart_required"] = (f"{', '.join(unreloadable)} changed: a reload cannot apply it; "
+                                           "restart corosync on every node")
     return Plan(steps=steps, changes=changes)
+
+
+RESTART_ONLY_KEYS = ("transport", "cluster_name")
+
+
+def _totem_value(conf: str, key: str) -> str | None:
+    """The value of ``key`` in the totem section of a corosync.conf text (None if absent)."""
+    section = re.search(r"^totem\s*\{(.*?)^\}", conf, re.M | re.S)
+    found = section and re.search(rf"^\s*{key}:\s*(\S+)\s*$", section.group(1), re.M)
+    return found.group(1) if found else None
 
 
 # ---- corosync.authkey ----------------------------------------------------------------------

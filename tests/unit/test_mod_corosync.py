@@ -72,6 +72,15 @@ def test_config_plan_writes_and_reloads_only_when_running():
     assert len(stopped.steps) == 1 and "-old" in stopped.changes["diff"] and "reloaded" not in stopped.changes
 
 
+def test_config_says_when_a_reload_cannot_apply_the_change():
+    """corosync cannot change transport or cluster_name at runtime: the plan says a restart is needed."""
+    running = conf_args()
+    token_only = cs.config(conf_args(token=5000), facts(cs.render(running), running=True))
+    assert token_only.changes["reloaded"] is True and "restart_required" not in token_only.changes
+    renamed = cs.config(conf_args(cluster_name="ha2", transport="udpu"), facts(cs.render(running), running=True))
+    assert renamed.changes["restart_required"].startswith("transport, cluster_name changed")
+
+
 def test_config_plan_empty_when_equal():
     a = conf_args()
     assert cs.config(a, facts(cs.render(a), running=True)).empty
