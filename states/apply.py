@@ -72,6 +72,19 @@ def run_steps(steps: list, ctx: StateContext, ran: list[str] | None = None) -> N
             ran.append(step.description)
 
 
+def run_cleanup(steps: list, ctx: StateContext, ran: list[str], raise_errors: bool) -> None:
+    """Every cleanup step is tried, even after a failed one."""
+    first: BaseException | None = None
+    for step in steps:
+        try:
+            run_steps([step], ctx, ran)
+        except (CommandError, OSError) as exc:
+            log.error("cleanup step %r failed: %s", step.description, exc)
+            first = first or exc
+    if first is not None and raise_errors:
+        raise first
+
+
 def apply_one(state_id: str, fun: str, args: dict[str, Any], ctx: StateContext, *, watch_fired: bool = False) -> StateResult:
     started = time.monotonic()
     name = str(args.get("name", state_id))
@@ -99,11 +112,16 @@ def apply_one(state_id: str, fun: str, args: dict[str, Any], ctx: StateContext, 
         changes = dict(plan.changes)
         if watch_steps:
             changes.setdefault("watch", [s.description for s in watch_steps])
-        descriptions = [s.description for s in plan.steps + watch_steps]
+        descriptions = [s.description for s in plan.steps + watch_steps + plan.cleanup]
         if ctx.test:
             return done(None, "Would: " + "; ".join(descriptions), changes)
-        run_steps(plan.steps, ctx, ran)
-        run_steps(watch_steps, ctx, ran)
+        try:
+            run_steps(plan.steps, ctx, ran)
+            run_steps(watch_steps, ctx, ran)
+        except BaseException:
+            run_cleanup(plan.cleanup, ctx, ran, raise_errors=False)  # the first failure is the one to report
+            raise
+        run_cleanup(plan.cleanup, ctx, ran, raise_errors=True)
         if fn.converges:
             _, again = _plan(fn, parsed, ctx)
             if not again.empty:

@@ -116,6 +116,9 @@ class Plan(BaseModel):
     changes: dict[str, Any] = Field(default_factory=dict)
     # Comment when nothing needs doing (e.g. "File /etc/x is in the correct state").
     comment: str = ""
+    # Steps that run after ``steps`` whether or not those succeeded, to undo something
+    # temporary (unmount a staging mount). They never make a plan non-empty on their own.
+    cleanup: list[Step] = Field(default_factory=list)
 
     @property
     def empty(self) -> bool:

@@ -128,8 +128,8 @@ def vfat_uuid(volid: str) -> str:
     return f"{volid[:4]}-{volid[4:]}"
 
 
-def _esp_plan(args: BootloaderArgs, esp: EspDisk, facts: EspFacts) -> tuple[list, dict, str | None]:
-    """Steps for one disk, its changes, and the vfat UUID the ESP will have."""
+def _esp_plan(args: BootloaderArgs, esp: EspDisk, facts: EspFacts, cleanup: list) -> tuple[list, dict, str | None]:
+    """Steps for one disk, its changes, and the vfat UUID the ESP will have; appends to ``cleanup``."""
     if facts.table is None:
         raise Refuse(f"{esp.disk} does not exist or has no partition table")
     part = facts.table.partition(esp.partition)
@@ -164,8 +164,9 @@ def _esp_plan(args: BootloaderArgs, esp: EspDisk, facts: EspFacts) -> tuple[list
                 MkdirStep(description=f"create staging mount point {efi_dir}", path=efi_dir),
                 CommandStep(description=f"mount {part.node} on {efi_dir}", argv=["mount", "-t", "vfat", part.node, efi_dir]),
                 install,
-                CommandStep(description=f"unmount {efi_dir}", argv=["umount", efi_dir]),
             ]
+            # A cleanup step: unmounted also when grub-install fails (umount's 32: was not mounted).
+            cleanup.append(CommandStep(description=f"unmount {efi_dir}", argv=["umount", efi_dir], ok_rc=[0, 32]))
         else:
             steps.append(install)
         changes["bootloader"] = {"old": None, "new": f"EFI/{esp.bootloader_id} on {part.node}"}
@@ -190,10 +191,11 @@ def bootloader(args: BootloaderArgs, facts: BootloaderFacts) -> Plan:
     if len(set(ids)) != len(ids):
         raise Refuse(f"bootloader ids must differ per disk (firmware tells them apart by id): {ids}")
     steps: list = []
+    cleanup: list = []
     changes: dict = {}
     uuids: list[str | None] = []
     for esp, esp_f in zip(args.disks, facts.esps):
-        esp_steps, esp_changes, uuid = _esp_plan(args, esp, esp_f)
+        esp_steps, esp_changes, uuid = _esp_plan(args, esp, esp_f, cleanup)
         steps += esp_steps
         if esp_changes:
             changes[esp.disk] = esp_changes
@@ -208,4 +210,4 @@ def bootloader(args: BootloaderArgs, facts: BootloaderFacts) -> Plan:
         absent = [i for i in ids if i not in labels]
         if absent:
             comment += f"; no UEFI boot entry (efibootmgr) for {', '.join(absent)}"
-    return Plan(steps=steps, changes=changes, comment=comment)
+    return Plan(steps=steps, changes=changes, comment=comment, cleanup=cleanup)

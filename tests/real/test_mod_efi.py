@@ -98,9 +98,10 @@ def test_second_disk_plan_is_the_seed_recipe(loops, tmp_path):
         ("MkdirStep", "/run/saline/esp/ubuntu2"),
         ("CommandStep", ["mount", "-t", "vfat", sdb1, "/run/saline/esp/ubuntu2"]),
         ("CommandStep", ["grub-install", "--target=x86_64-efi", "--efi-directory=/run/saline/esp/ubuntu2", "--bootloader-id=ubuntu2", "--recheck", sdb]),
-        ("CommandStep", ["umount", "/run/saline/esp/ubuntu2"]),
         ("WriteFileStep", str(fstab)),
     ]
+    # The staging mount is undone as a cleanup step: also when grub-install fails.
+    assert [(s.argv, s.ok_rc) for s in plan.cleanup] == [(["umount", "/run/saline/esp/ubuntu2"], [0, 32])]
     assert plan.steps[-1].content.decode() == f"UUID={sda_uuid} /boot/efi vfat umask=0077,nofail 0 1\n"
     # And test mode on the real disks changes nothing.
     snap = disk_snapshot(sdb, fstab)

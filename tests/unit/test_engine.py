@@ -335,3 +335,40 @@ def test_file_writes_cannot_be_redirected_by_a_planted_symlink(tmp_path):
     assert (tmp_path / "etc" / "conf").read_text() == "new\n"
     assert oct((tmp_path / "etc" / "conf").stat().st_mode & 0o777) == "0o600"
     assert sorted(p.name for p in (tmp_path / "etc").iterdir()) == [".conf.saline-tmp", "conf"]
+
+
+def test_cleanup_steps_run_even_when_a_step_fails(tmp_path):
+    """A plan's cleanup (e.g. unmount a staging mount) runs after a failed step; the state
+    reports the first failure, and a successful run reports a failed cleanup."""
+
+    from saline.states.apply import apply_one
+    from saline.states.base import REGISTRY, CommandStep, Facts, Plan, StateArgs, StateContext, WriteFileStep, state_function
+    from saline.states.runner import Runner
+
+    class CleanArgs(StateArgs):
+        fail_step: bool = False
+        fail_cleanup: bool = False
+
+    class NoFacts(Facts):
+        marker: bool
+
+    def facts(args, ctx):
+        return NoFacts(marker=ctx.runner.path("/cleaned").exists())
+
+    if "etest.cleanup" not in REGISTRY:
+        @state_function("etest.cleanup", CleanArgs, facts=facts, converges=False)
+        def plan(args: CleanArgs, f: NoFacts) -> Plan:
+            step = CommandStep(description="the work", argv=["false" if args.fail_step else "true"])
+            cleanup = [WriteFileStep(description="undo", path="/cleaned", content=b"x"),
+                       CommandStep(description="undo 2", argv=["false" if args.fail_cleanup else "true"])]
+            return Plan(steps=[step], changes={"did": "work"}, cleanup=cleanup)
+
+    ctx = StateContext(runner=Runner(root=tmp_path))
+    failed = apply_one("c", "etest.cleanup", {"name": "c", "fail_step": True}, ctx)
+    assert failed.result is False and "'false' failed" in failed.comment
+    assert (tmp_path / "cleaned").exists()
+    (tmp_path / "cleaned").unlink()
+    bad_cleanup = apply_one("c", "etest.cleanup", {"name": "c", "fail_cleanup": True}, ctx)
+    assert bad_cleanup.result is False and "the work" in bad_cleanup.comment and (tmp_path / "cleaned").exists()
+    ok = apply_one("c", "etest.cleanup", {"name": "c"}, ctx)
+    assert ok.result is True
