@@ -16,11 +16,10 @@ import click
 from saline.protocol.patterns import JID_PATTERN
 
 from .client import ControlClient, MasterUnavailable
+from .defaults import DEFAULT_CONFIG, DEFAULT_CONTROL_SOCKET
 
 # The CLI imports neither pydantic nor rich up front: `saline run` should cost little more
 # than its round trip. The master validates every request; rich loads when a table prints.
-DEFAULT_CONFIG = "/etc/saline/master.yaml"
-DEFAULT_CONTROL_SOCKET = "/run/saline/master.sock"
 EXIT_OK, EXIT_ERROR, EXIT_FAILED = 0, 1, 2
 
 

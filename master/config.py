@@ -6,7 +6,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-DEFAULT_CONFIG = "/etc/saline/master.yaml"
+from .defaults import DEFAULT_CONFIG, DEFAULT_CONTROL_SOCKET
+
+__all__ = ["DEFAULT_CONFIG", "MasterConfig", "master_config_in"]
 
 
 class MasterConfig(BaseModel):
@@ -21,7 +23,7 @@ class MasterConfig(BaseModel):
     pki_dir: Path = Path("/etc/saline/pki/master")
     db_path: Path = Path("/var/lib/saline/master/jobs.sqlite")
     # Local control socket for the saline CLI (a Unix socket, mode 0600 unless control_group).
-    control_socket: Path = Path("/run/saline/master.sock")
+    control_socket: Path = Path(DEFAULT_CONTROL_SOCKET)
     control_group: str | None = None
     state_roots: list[Path] = Field(default_factory=lambda: [Path("/srv/saline/states")])
     pillar_roots: list[Path] = Field(default_factory=lambda: [Path("/srv/saline/pillar")])

@@ -15,6 +15,7 @@ import shlex
 from pydantic import field_validator
 
 from ..base import CommandStep, Facts, Plan, Refuse, StateArgs, StateContext, WriteFileStep, state_function
+from ..lineedit import render_value as keyvalue_text
 
 _ASSIGN = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 _KEY = re.compile(r"^[A-Z_][A-Z0-9_]*$")
@@ -50,7 +51,7 @@ def render_value(value: str | int | bool) -> str:
     pillar value would run or expand as root. Plain words with spaces get the usual double
     quotes; anything with a shell-special character gets single quotes (literal in shell,
     and read back the same by :func:`parse_defaults`)."""
-    text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    text = keyvalue_text(value)
     if re.fullmatch(r"[A-Za-z0-9_.,:/+=@%-]+", text):
         return text
     if not re.search(r"[$`\\\"!]", text):
