@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from saline.states.localfacts import gather
+from saline.states.system.localfacts import gather
 
 from .functions import FunctionContext, agent_function
 

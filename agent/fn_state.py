@@ -28,10 +28,10 @@ class StateApplyArgs(BaseModel):
 @agent_function("state.apply", StateApplyArgs)
 def state_apply(args: StateApplyArgs, ctx: FunctionContext) -> FunctionResult:
     """Apply the compiled states (``test=True``: report what would change, change nothing)."""
-    from saline.states.base import StateContext
-    from saline.states.compiled import CompiledRun
-    from saline.states.engine import run as run_states
-    from saline.states.runner import Runner
+    from saline.states.engine.base import StateContext
+    from saline.states.compile.compiled import CompiledRun
+    from saline.states.engine.run import run as run_states
+    from saline.states.engine.runner import Runner
 
     try:
         compiled = CompiledRun.model_validate(args.run)

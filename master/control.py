@@ -19,7 +19,7 @@ from .jobstore import RETURN_GRACE
 from .targeting import NoMatch
 
 if TYPE_CHECKING:
-    from .server import Master
+    from .interface import MasterAPI
 
 log = logging.getLogger("saline.master.control")
 
@@ -31,7 +31,7 @@ def fail(code: str, error: str) -> ControlReply:
 
 
 class ControlHandler:
-    def __init__(self, master: "Master"):
+    def __init__(self, master: "MasterAPI"):
         self.m = master
 
     def handle(self, client: bytes, raw: bytes) -> ControlReply | None:
@@ -61,7 +61,7 @@ class ControlHandler:
         return None
 
     def op_apply(self, client: bytes, req: ApplyRequest) -> ControlReply | None:
-        from .apply import compile_for_agents
+        from .compile import compile_for_agents
 
         timeout = req.timeout or self.m.cfg.default_timeout
         try:

@@ -29,8 +29,9 @@ from saline.protocol.messages import (
 )
 from saline.protocol.signing import open_return, sign_job
 
-from .config import MasterConfig
 from .badframes import BadFrameLimiter
+from .config import MasterConfig
+from .control import ControlHandler
 from .db import open_db
 from .jobstore import JobStore
 from .keystore import KeyStore
@@ -66,9 +67,6 @@ class Master:
         self.ctx = zmq.Context()
         self.zap = ZapHandler(self.ctx, self.keys)
         self.running = False
-        # Control operations are implemented in control.py; it needs the master.
-        from .control import ControlHandler
-
         self.control_handler = ControlHandler(self)
 
     # ---- sockets -----------------------------------------------------------------

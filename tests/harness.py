@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from saline.states.apply import StateResult, apply_one
-from saline.states.base import StateContext
-from saline.states.runner import Runner
+from saline.states.engine.apply import StateResult, apply_one
+from saline.states.engine.base import StateContext
+from saline.states.engine.runner import Runner
 
 
 def ctx(runner: Runner, test: bool = False, node: dict | None = None) -> StateContext:

@@ -45,7 +45,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from saline.states.runner import CommandError, CommandResult, Runner
+from saline.states.engine.runner import CommandError, CommandResult, Runner
 
 log = logging.getLogger("saline.lab")
 

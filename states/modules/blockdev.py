@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Literal
 
 
-from ..base import CommandStep, Facts, Plan, Refuse, StateArgs, StateContext, state_function
-from ..blkid import BlockContent, probe
-from ..mounts import mounts_of
+from saline.states.engine.base import CommandStep, Facts, Plan, Refuse, StateArgs, StateContext, state_function
+from saline.states.system.blkid import BlockContent, probe
+from saline.states.system.mounts import mounts_of
 
 FsType = Literal["ext2", "ext3", "ext4", "xfs", "vfat", "swap"]
 

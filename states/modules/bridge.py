@@ -31,10 +31,10 @@ from ipaddress import IPv4Address, IPv4Interface
 from pydantic import field_validator, model_validator
 from pydantic.networks import IPvAnyAddress
 
-from ..base import CommandStep, Facts, Plan, Refuse, StateArgs, StateContext, WriteFileStep, state_function
-from ..ifupdown import bridge_stanza, iface_stanza, manual_stanza, set_iface_stanza
-from ..parse_iproute import NetState, parse_addresses, parse_links, parse_routes
-from ..runner import CommandError
+from saline.states.engine.base import CommandStep, Facts, Plan, Refuse, StateArgs, StateContext, WriteFileStep, state_function
+from saline.states.system.ifupdown import bridge_stanza, iface_stanza, manual_stanza, set_iface_stanza
+from saline.states.system.iproute import NetState, parse_addresses, parse_links, parse_routes
+from saline.states.engine.runner import CommandError
 
 IFNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$")  # IFNAMSIZ is 16 with the NUL
 

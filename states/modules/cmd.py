@@ -22,9 +22,9 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, Field, field_validator
 
-from ..base import CommandStep, Facts, Plan, StateArgs, StateContext, state_function
-from ..paths import NodePath
-from ..runner import Runner
+from saline.states.engine.base import CommandStep, Facts, Plan, StateArgs, StateContext, state_function
+from saline.states.engine.paths import NodePath
+from saline.states.engine.runner import Runner
 
 SHELL_OPERATORS = {"|", "||", "&&", ";", "&", ">", ">>", "<", "<<", "2>", "2>&1", "&>", "|&"}
 

@@ -23,11 +23,11 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from saline.states.base import CommandStep, Facts, Plan, Refuse, SetAttrsStep, StateArgs, StateContext, WriteFileStep, state_function
-from saline.states.modes import format_mode
+from saline.states.engine.base import CommandStep, Facts, Plan, Refuse, SetAttrsStep, StateArgs, StateContext, WriteFileStep, state_function
+from saline.states.engine.modes import format_mode
 from saline.states.modules.file import FileFacts, attr_changes, observe
-from saline.states.paths import NodePath
-from saline.states.textdiff import unified_diff
+from saline.states.engine.paths import NodePath
+from saline.states.engine.textdiff import unified_diff
 
 CONF = "/etc/corosync/corosync.conf"
 AUTHKEY = "/etc/corosync/authkey"

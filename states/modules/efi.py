@@ -19,13 +19,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..base import CommandStep, Facts, MkdirStep, Plan, Refuse, StateArgs, StateContext, state_function
-from ..blkid import BlockContent, probe
-from ..fstab import FstabEntry, FstabField, find
-from ..mounts import mounts_of
-from ..parse_efi import BootEntry, PartitionTable, parse_efibootmgr, parse_sfdisk_json
-from ..runner import Runner
-from .mount import fstab_plan, read_text
+from saline.states.engine.base import CommandStep, Facts, MkdirStep, Plan, Refuse, StateArgs, StateContext, state_function
+from saline.states.system.blkid import BlockContent, probe
+from saline.states.system.fstab import FstabEntry, FstabField, find
+from saline.states.system.mounts import mounts_of
+from saline.states.system.efi import BootEntry, PartitionTable, parse_efibootmgr, parse_sfdisk_json
+from saline.states.engine.runner import Runner
+from saline.states.modules.mount import fstab_plan, read_text
 
 BootOption = Literal["nofail", "nobootwait"]
 BOOT_OPTIONS = ("nofail", "nobootwait")

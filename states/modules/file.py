@@ -24,7 +24,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 
-from ..base import (
+from saline.states.engine.base import (
     Facts,
     MkdirStep,
     Plan,
@@ -37,12 +37,12 @@ from ..base import (
     WriteFileStep,
     state_function,
 )
-from ..lineedit import EditError, LineMode, check_regex, comment as comment_text, keyvalue as keyvalue_text
-from ..lineedit import line as line_text, render_value, uncomment as uncomment_text
-from ..modes import Mode, format_mode
-from ..paths import NodePath
-from ..runner import Runner
-from ..textdiff import decode_text, unified_diff
+from saline.states.system.lineedit import EditError, LineMode, check_regex, comment as comment_text, keyvalue as keyvalue_text
+from saline.states.system.lineedit import line as line_text, render_value, uncomment as uncomment_text
+from saline.states.engine.modes import Mode, format_mode
+from saline.states.engine.paths import NodePath
+from saline.states.engine.runner import Runner
+from saline.states.engine.textdiff import decode_text, unified_diff
 
 Regex = Annotated[str, AfterValidator(check_regex)]
 Scalar = str | bool | int | float

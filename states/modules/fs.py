@@ -14,11 +14,11 @@ import re
 
 from pydantic import field_validator
 
-from ..base import CommandStep, Facts, Plan, Refuse, StateArgs, StateContext, state_function
-from ..blkid import BlockContent, probe
-from ..mounts import mounts_of
-from ..parse_lvm import LV, VG, human, lvs, parse_size, vgs
-from ..runner import CommandError, Runner
+from saline.states.engine.base import CommandStep, Facts, Plan, Refuse, StateArgs, StateContext, state_function
+from saline.states.system.blkid import BlockContent, probe
+from saline.states.system.mounts import mounts_of
+from saline.states.system.lvm import LV, VG, human, lvs, parse_size, vgs
+from saline.states.engine.runner import CommandError, Runner
 
 # e2fsck exit codes: 0 clean, 1 errors corrected; anything else needs a human.
 E2FSCK_OK = [0, 1]

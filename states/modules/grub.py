@@ -14,8 +14,8 @@ import shlex
 
 from pydantic import field_validator
 
-from ..base import CommandStep, Facts, Plan, Refuse, StateArgs, StateContext, WriteFileStep, state_function
-from ..lineedit import render_value as keyvalue_text
+from saline.states.engine.base import CommandStep, Facts, Plan, Refuse, StateArgs, StateContext, WriteFileStep, state_function
+from saline.states.system.lineedit import render_value as keyvalue_text
 
 _ASSIGN = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 _KEY = re.compile(r"^[A-Z_][A-Z0-9_]*$")

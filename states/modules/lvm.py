@@ -14,11 +14,11 @@ from typing import Annotated
 
 from pydantic import AfterValidator, field_validator
 
-from ..base import CommandStep, Facts, Plan, Refuse, StateArgs, StateContext, state_function
-from ..blkid import BlockContent, probe
-from ..parse_lvm import LV, PV, VG, human, lvs, parse_size, pvs, vgs
-from ..paths import NodePath, check_node_path
-from .blockdev import refuse_unless_blank
+from saline.states.engine.base import CommandStep, Facts, Plan, Refuse, StateArgs, StateContext, state_function
+from saline.states.system.blkid import BlockContent, probe
+from saline.states.system.lvm import LV, PV, VG, human, lvs, parse_size, pvs, vgs
+from saline.states.engine.paths import NodePath, check_node_path
+from saline.states.modules.blockdev import refuse_unless_blank
 
 
 DEFAULT_EXTENT = 4 * 1024**2  # LVM's default physical extent size

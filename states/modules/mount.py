@@ -11,10 +11,10 @@ import os
 
 from pydantic import field_validator
 
-from ..base import CommandStep, Facts, MkdirStep, Plan, Refuse, StateArgs, StateContext, WriteFileStep, state_function
-from ..fstab import FSTAB_ONLY_OPTIONS, KERNEL_DEFAULT_OPTIONS, NOT_FOR_MOUNT, FstabEntry, FstabField, FstabOption, find, split_options, with_entry
-from ..mounts import ActiveMount, mounted_at
-from ..runner import Runner
+from saline.states.engine.base import CommandStep, Facts, MkdirStep, Plan, Refuse, StateArgs, StateContext, WriteFileStep, state_function
+from saline.states.system.fstab import FSTAB_ONLY_OPTIONS, KERNEL_DEFAULT_OPTIONS, NOT_FOR_MOUNT, FstabEntry, FstabField, FstabOption, find, split_options, with_entry
+from saline.states.system.mounts import ActiveMount, mounted_at
+from saline.states.engine.runner import Runner
 
 
 class MountedArgs(StateArgs):

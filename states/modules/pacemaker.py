@@ -36,9 +36,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from saline.states import cib
-from saline.states.base import CommandStep, Facts, Plan, Refuse, StateArgs, StateContext, state_function
-from saline.states.pcmk_metadata import ParamMeta, agent_parameters, check_value, cluster_options
+from saline.states.system import cib
+from saline.states.engine.base import CommandStep, Facts, Plan, Refuse, StateArgs, StateContext, state_function
+from saline.states.system.pcmk_metadata import ParamMeta, agent_parameters, check_value, cluster_options
 
 Scalar = bool | int | float | str
 Role = Literal["Started", "Stopped", "Promoted", "Unpromoted", "Master", "Slave"]

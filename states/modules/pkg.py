@@ -2,7 +2,7 @@
 
 Facts come from ``dpkg-query -W`` (want/status/error flag/version per package) and,
 for ``sources``, from ``dpkg-deb -f`` on the .deb files. Every command is pointed at
-the same dpkg database (:class:`saline.states.dpkg.DpkgTarget`).
+the same dpkg database (:class:`saline.states.system.dpkg.DpkgTarget`).
 
 * ``pkg.installed`` with names installs through ``apt-get install -y
   --no-install-recommends name[=version]``; with Salt's ``sources`` (``[{name:
@@ -24,8 +24,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, model_validator
 
-from ..base import CommandStep, Facts, Plan, Refuse, StateArgs, StateContext, state_function
-from ..dpkg import (
+from saline.states.engine.base import CommandStep, Facts, Plan, Refuse, StateArgs, StateContext, state_function
+from saline.states.system.dpkg import (
     DpkgTarget,
     PackageName,
     PackageState,
@@ -34,8 +34,8 @@ from ..dpkg import (
     parse_deb_fields,
     query,
 )
-from ..paths import NodePath
-from ..runner import CommandError
+from saline.states.engine.paths import NodePath
+from saline.states.engine.runner import CommandError
 
 NONINTERACTIVE = {"DEBIAN_FRONTEND": "noninteractive"}
 

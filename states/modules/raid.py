@@ -23,10 +23,10 @@ import uuid as uuidlib
 
 from pydantic import Field, field_validator
 
-from ..base import CommandStep, Facts, Plan, Refuse, StateArgs, StateContext, WriteFileStep, state_function
-from ..blkid import BlockContent, probe
-from ..parse_mdadm import ArrayLine, MdDetail, MdExamine, MdstatArray, health, parse_array_lines, parse_detail, parse_examine, parse_mdstat
-from ..runner import Runner
+from saline.states.engine.base import CommandStep, Facts, Plan, Refuse, StateArgs, StateContext, WriteFileStep, state_function
+from saline.states.system.blkid import BlockContent, probe
+from saline.states.system.mdadm import ArrayLine, MdDetail, MdExamine, MdstatArray, health, parse_array_lines, parse_detail, parse_examine, parse_mdstat
+from saline.states.engine.runner import Runner
 
 _LEVELS = {"0": "raid0", "stripe": "raid0", "1": "raid1", "mirror": "raid1", "4": "raid4", "5": "raid5", "6": "raid6", "10": "raid10", "linear": "linear"}
 _MD_NAME = re.compile(r"^/dev/md(\d+)$")

@@ -1,6 +1,6 @@
 """service.*: running, dead, enabled, disabled — on systemd and on sysvinit nodes.
 
-The init system is detected per node (:mod:`saline.states.initsys`). ``service.running``
+The init system is detected per node (:mod:`saline.states.system.initsys`). ``service.running``
 with a ``watch`` requisite restarts the service when the watched state changed
 (``reload: true`` → reload), as Salt's ``mod_watch`` does; a service that the same run
 starts is not restarted again.
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ..base import CommandStep, Facts, Plan, Refuse, StateArgs, StateContext, state_function
-from ..initsys import (
+from saline.states.engine.base import CommandStep, Facts, Plan, Refuse, StateArgs, StateContext, state_function
+from saline.states.system.initsys import (
     LSB_STOPPED,
     parse_is_active,
     SYSTEMD_ENABLED,

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from saline.states.apply import StateResult
-from saline.states.runner import Runner
+from saline.states.engine.apply import StateResult
+from saline.states.engine.runner import Runner
 from tests.harness import run
 
 State = tuple[str, dict[str, Any]]

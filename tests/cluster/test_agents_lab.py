@@ -13,7 +13,7 @@ import yaml
 import pytest
 
 from saline.agent.config import agent_config_in
-from saline.states.cib import QUERY_ARGV
+from saline.states.system.cib import QUERY_ARGV
 from tests.e2e.procs import Deployment
 
 pytestmark = pytest.mark.cluster

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from saline.states.cib import QUERY_ARGV
+from saline.states.system.cib import QUERY_ARGV
 from tests.cluster.seed import PROPERTIES, apply_all, failures, seed_states, standin_states
 from tests.harness import assert_refused
 

@@ -14,7 +14,7 @@ from saline.protocol.codec import pack
 from saline.protocol.keys import load_or_create
 from saline.protocol.messages import Error, Job, Return, ReturnBody
 from saline.protocol.signing import sign_job, sign_return
-from saline.states.compiler import compile_file
+from saline.states.compile.compiler import compile_file
 
 from .procs import wait_for
 from .rogue import RogueMaster, hello, job_body, rogue_agent_socket

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from saline.states.runner import CommandResult, Runner
+from saline.states.engine.runner import CommandResult, Runner
 
 # Replace the hostname inside a fresh UTS namespace, then exec the command: argv only.
 _SETHOSTNAME = "import os, socket, sys; socket.sethostname(sys.argv[1]); os.execvp(sys.argv[2], sys.argv[2:])"

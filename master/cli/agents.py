@@ -1,0 +1,42 @@
+"""``saline agents`` and ``saline status``: who is connected, is the master running."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from .base import Ctx, Table, consoles, dump, json_opt
+from .main import main
+
+
+@main.command()
+@json_opt
+@click.pass_obj
+def agents(c: Ctx) -> None:
+    """Agents known to the master: up/down/pending, last seen, version, address."""
+    rows = c.ask({"op": "agents"}, 10).data
+    if c.as_json:
+        dump(rows)
+        return
+    table = Table()
+    for col in ("agent", "state", "last seen", "version", "address"):
+        table.add_column(col)
+    colors = {"up": "green", "down": "red", "pending": "yellow", "rejected": "red"}
+    for r in rows:
+        ago = f"{time.time() - r['last_seen']:.0f}s ago" if r["last_seen"] else "never"
+        table.add_row(r["id"], f"[{colors.get(r['state'], 'white')}]{r['state']}[/]", ago, r["version"] or "-",
+                      r["address"] or "-")
+    consoles.out.print(table)
+
+
+@main.command()
+@json_opt
+@click.pass_obj
+def status(c: Ctx) -> None:
+    """Is the master running? Prints its version and key fingerprint."""
+    data = c.ask({"op": "ping"}, 5).data
+    if c.as_json:
+        dump(data)
+    else:
+        consoles.out.print(f"master is running: saline {data['version']}, key fingerprint {data['fingerprint']}")

@@ -1,0 +1,77 @@
+"""``saline keys``: accept, reject, delete and compare agent keys (like salt-key)."""
+
+from __future__ import annotations
+
+import click
+
+from .base import Ctx, Table, consoles, dump, json_opt, when
+from .main import main
+
+
+@main.group()
+def keys() -> None:
+    """Manage agent keys (like salt-key): list, accept, reject, delete."""
+
+
+@keys.command("list")
+@json_opt
+@click.pass_obj
+def keys_list(c: Ctx) -> None:
+    """List keys by state."""
+    rows = c.ask({"op": "keys", "action": "list"}, 10).data
+    if c.as_json:
+        dump(rows)
+        return
+    table = Table()
+    for col in ("agent", "state"):
+        table.add_column(col)
+    table.add_column("fingerprint", no_wrap=True)
+    table.add_column("first seen")
+    colors = {"accepted": "green", "pending": "yellow", "rejected": "red"}
+    for r in rows:
+        table.add_row(r["id"], f"[{colors[r['state']]}]{r['state']}[/]", r["fingerprint"], when(r["first_seen"]))
+    consoles.out.print(table)
+
+
+def _key_action(action: str):
+    @click.argument("match", required=action == "delete", default=None)
+    @click.option("--fingerprint", default=None, help="only act on the key with this fingerprint")
+    @click.option("--include-rejected", is_flag=True, help="accept: also rejected keys; reject: also accepted keys")
+    @click.option("--yes", "-y", is_flag=True, help="do not ask for confirmation")
+    @json_opt
+    @click.pass_obj
+    def command(c: Ctx, match: str | None, fingerprint: str | None, include_rejected: bool, yes: bool) -> None:
+        if match is None and not yes and not c.as_json and not fingerprint:
+            click.confirm(f"{action} ALL pending keys?", abort=True)
+        reply = c.ask({"op": "keys", "action": action, "match": match, "fingerprint": fingerprint,
+                       "include_rejected": include_rejected}, 10)
+        if c.as_json:
+            dump(reply.data)
+        else:
+            for aid in reply.data["agents"]:
+                consoles.out.print(f"{action}ed key: {aid}" if action != "delete" else f"deleted key: {aid}")
+
+    command.__doc__ = f"{action.capitalize()} the key(s) of MATCH (agent id or glob)."
+    return command
+
+
+for _action in ("accept", "reject", "delete"):
+    keys.command(_action)(_key_action(_action))
+
+
+@keys.command("finger")
+@click.argument("match", required=False)
+@json_opt
+@click.pass_obj
+def keys_finger(c: Ctx, match: str | None) -> None:
+    """Show fingerprints (the master's and the agents') to compare out of band."""
+    data = c.ask({"op": "keys", "action": "finger", "match": match}, 10).data
+    if c.as_json:
+        dump(data)
+        return
+    consoles.out.print(f"master: {data['master']}")
+    for r in data["agents"]:
+        consoles.out.print(f"{r['id']} ({r['state']}): {r['fingerprint']}")
+
+
+# ---- agents and jobs ----------------------------------------------------------------------------

@@ -1,0 +1,36 @@
+"""Compiling each targeted agent's states on the master before anything is published.
+
+Each agent gets only its own pillar and its own compiled state list (file contents
+inline), so an agent never fetches files or another node's secrets from the master.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .interface import MasterAPI
+
+log = logging.getLogger("saline.master.compile")
+
+
+def compile_for_agents(master: "MasterAPI", agents: list[str], states: list[str]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Returns (compiled run per agent as plain data, errors per agent)."""
+    from saline.states.compile.compiler import CompileError, compile_highstate
+    from saline.states.compile.pillar import load_pillar
+
+    compiled: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for aid in agents:
+        p = master.presence.get(aid)
+        node = dict(p.facts) if p and p.facts else {"id": aid}
+        try:
+            pillar = load_pillar(master.cfg.pillar_roots, aid, node)
+            run = compile_highstate(master.cfg.state_roots, pillar, node, aid, states or None)
+        except CompileError as exc:
+            errors[aid] = [str(exc)]
+            log.warning("compile error for %s: %s", aid, exc)
+            continue
+        compiled[aid] = run.model_dump(mode="python")
+    return compiled, errors

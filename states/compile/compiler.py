@@ -1,0 +1,158 @@
+"""Compile a state tree for one agent into a :class:`CompiledRun` (on the master, or by ``saline call``).
+
+render (Jinja + YAML) → declarations → sources inlined → args validated against each
+state function's model → requisites resolved to state ids → cycle check. Every error
+is a :class:`CompileError` naming the file, the state ID and the bad key, raised
+before anything runs anywhere.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from saline.protocol.codec import describe_validation_error
+
+from saline.states.engine.apply import StateArgsError, lookup, validate_args
+from saline.states.compile.compiled import CompiledRun, CompiledState, plain_data_problem
+from saline.states.compile.declarations import Declaration, Ref, parse_sls
+from saline.states.compile.render import CompileError, environment, render_yaml_file, template_context
+from saline.states.compile.requisites import REQUISITES, find_cycle
+from saline.states.compile.sls import SlsFile, load_tree, single_file
+from saline.states.compile.sources import inline_contents, wants_inlining
+from saline.states.compile.top import top_sls
+
+__all__ = ["CompileError", "compile_highstate", "compile_file", "compile_sls"]
+
+
+def _state_ids(decls: list[Declaration]) -> list[str]:
+    """Unique ids: the SLS ID, or "ID (module)" when one ID holds several modules."""
+    per_id = Counter(d.sls_id for d in decls)
+    defined_in: dict[str, Path] = {}
+    for d in decls:
+        first = defined_in.setdefault(d.sls_id, d.path)
+        if first != d.path:
+            raise CompileError(f"{d.path}: state ID {d.sls_id!r} is also defined in {first}; IDs must be unique across the run")
+    return [d.sls_id if per_id[d.sls_id] == 1 else f"{d.sls_id} ({d.module})" for d in decls]
+
+
+def _matches(ref: Ref, decl: Declaration) -> bool:
+    if ref.module == "sls":
+        return decl.sls == ref.target
+    if ref.module is not None and ref.module != decl.module:
+        return False
+    return ref.target in (decl.sls_id, decl.args["name"])
+
+
+def _resolve(ref: Ref, owner: Declaration, decls: list[Declaration], ids: list[str], key: str) -> list[str]:
+    # A state never requires itself: `- require: [{pkg: lvm2}]` on a state whose own name is
+    # lvm2 means "the other pkg state for lvm2" (e.g. pkg.held after pkg.installed).
+    matches = [(d, i) for d, i in zip(decls, ids) if _matches(ref, d)]
+    targets = [i for d, i in matches if d is not owner]
+    if matches and not targets:
+        raise CompileError(f"{owner.where()}: {key}: recursive requisite found: the state requires itself ({ref})")
+    if not targets:
+        what = f"SLS {ref.target!r} (is it included?)" if ref.module == "sls" else repr(str(ref))
+        raise CompileError(f"{owner.where()}: {key}: no state matches {what}")
+    return targets
+
+
+def _requisite_lists(decls: list[Declaration], ids: list[str]) -> list[dict[str, list[str]]]:
+    lists: list[dict[str, list[str]]] = [{kind: [] for kind in REQUISITES} for _ in decls]
+    for n, decl in enumerate(decls):
+        for ref in decl.refs:
+            lists[n][ref.kind] += _resolve(ref, decl, decls, ids, ref.kind)
+        for ref in decl.refs_in:
+            for target in _resolve(ref, decl, decls, ids, f"{ref.kind}_in"):
+                lists[ids.index(target)][ref.kind].append(ids[n])
+    return [{kind: list(dict.fromkeys(targets)) for kind, targets in entry.items()} for entry in lists]
+
+
+def _check_cycles(decls: list[Declaration], ids: list[str], lists: list[dict[str, list[str]]]) -> None:
+    cycle = find_cycle({i: [t for kind in REQUISITES for t in entry[kind]] for i, entry in zip(ids, lists)})
+    if cycle:
+        sls_of = {i: d.sls for d, i in zip(decls, ids)}
+        path = " -> ".join(f"{i!r} (sls {sls_of[i]})" for i in cycle)
+        raise CompileError(f"recursive requisite found: {path}")
+
+
+class _Compiler:
+    def __init__(self, roots: Sequence[Path], pillar: dict[str, Any], node: dict[str, Any], agent_id: str):
+        self.roots = [Path(r) for r in roots]
+        self.pillar, self.node, self.agent_id = pillar, node, agent_id
+        self.env = environment(self.roots)
+
+    def context(self, sls: str, path: Path) -> dict[str, Any]:
+        root = next((r.resolve() for r in self.roots if path.is_relative_to(r.resolve())), path.parent)
+        slspath = path.parent.relative_to(root).as_posix()
+        return template_context(self.pillar, self.node, self.agent_id, sls=sls, slspath="" if slspath == "." else slspath)
+
+    def render(self, name: str, path: Path) -> Any:
+        return render_yaml_file(self.env, path, self.context(name, path))
+
+    def args(self, decl: Declaration) -> dict[str, Any]:
+        try:
+            fn = lookup(decl.fun)
+        except StateArgsError as exc:
+            raise CompileError(f"{decl.where()}: {exc}") from None
+        args = decl.args
+        if wants_inlining(fn.args_model, args):
+            args = inline_contents(args, self.roots, self.env, self.context(decl.sls, decl.path), self.pillar, decl.where())
+        problem = plain_data_problem(args)
+        if problem:
+            raise CompileError(f"{decl.where()}: {problem}")
+        try:
+            validate_args(fn, args)
+        except StateArgsError as exc:
+            raise CompileError(f"{decl.where()}: {exc}") from None
+        return args
+
+    def compile(self, sls_names: Sequence[str]) -> CompiledRun:
+        files: list[SlsFile] = load_tree(self.roots, sls_names, self.render)
+        decls = [d for f in files for d in parse_sls(f)]
+        ids = _state_ids(decls)
+        compiled_args = [self.args(d) for d in decls]
+        lists = _requisite_lists(decls, ids)
+        _check_cycles(decls, ids, lists)
+        states = [
+            CompiledState(id=i, name=a["name"], fun=d.fun, args=a, sls=d.sls, order=n, **reqs)
+            for n, (d, i, a, reqs) in enumerate(zip(decls, ids, compiled_args, lists))
+        ]
+        try:
+            return CompiledRun(agent_id=self.agent_id, states=states)
+        except ValidationError as exc:
+            raise CompileError(f"compiled run for {self.agent_id!r} is invalid: {describe_validation_error(exc)}") from None
+
+
+def compile_sls(state_roots: Sequence[Path], sls_names: Sequence[str], pillar: dict[str, Any], node: dict[str, Any], agent_id: str) -> CompiledRun:
+    """The named SLS files (and their includes) from the roots."""
+    return _Compiler(state_roots, pillar, node, agent_id).compile(sls_names)
+
+
+def compile_highstate(
+    state_roots: Sequence[Path],
+    pillar: dict[str, Any],
+    node: dict[str, Any],
+    agent_id: str,
+    states: Sequence[str] | None = None,
+) -> CompiledRun:
+    """Highstate from the top file when ``states`` is None, else the named SLS."""
+    if states is not None:
+        return compile_sls(state_roots, states, pillar, node, agent_id)
+    roots = [Path(r) for r in state_roots]
+    top, names = top_sls(roots, template_context(pillar, node, agent_id), agent_id)
+    if top is None:
+        raise CompileError(f"no top file (top.sls or top.yaml) in {', '.join(str(r) for r in roots)}")
+    if not names:
+        raise CompileError(f"{top}: no states in the top file match agent {agent_id!r}")
+    return compile_sls(roots, names, pillar, node, agent_id)
+
+
+def compile_file(path: Path, pillar: dict[str, Any], node: dict[str, Any], agent_id: str) -> CompiledRun:
+    """One SLS file; its directory is the root for its includes and sources."""
+    root, name = single_file(Path(path))
+    return compile_sls([root], [name], pillar, node, agent_id)

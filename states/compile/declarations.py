@@ -1,0 +1,147 @@
+"""Salt's SLS shape → state declarations (one per ID and module), requisites split off.
+
+Accepted shapes, as Salt accepts them::
+
+    ID: {file.managed: [{name: /etc/x}, {mode: '0644'}, {require: [{pkg: vim}]}]}
+    ID: {file: [managed, {name: /etc/x}]}
+    ID: pkg.installed                  # no arguments
+    ID: {pkg.installed: []}            # same
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from saline.states.compile.render import CompileError
+from saline.states.compile.requisites import REQUISITES, UNSUPPORTED_REQUISITES
+from saline.states.compile.sls import SlsFile
+
+REQUISITES_IN = tuple(f"{kind}_in" for kind in REQUISITES)
+# Top-level keys of an SLS file that are not state IDs.
+UNSUPPORTED_TOP_KEYS = {"extend": "'extend' is not supported; change the state in its own SLS file"}
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A requisite reference: ``{module: ID_or_name}``, ``{sls: name}`` or a bare ID (module None)."""
+
+    kind: str  # require, watch, onchanges, onfail
+    module: str | None
+    target: str
+
+    def __str__(self) -> str:
+        return f"{self.module}: {self.target}" if self.module else self.target
+
+
+@dataclass
+class Declaration:
+    sls_id: str
+    fun: str
+    args: dict[str, Any]
+    sls: str
+    path: Path
+    refs: list[Ref] = field(default_factory=list)
+    refs_in: list[Ref] = field(default_factory=list)  # from require_in/watch_in/...: kind without "_in"
+
+    @property
+    def module(self) -> str:
+        return self.fun.split(".", 1)[0]
+
+    def where(self) -> str:
+        return f"{self.path}: state {self.sls_id!r}"
+
+
+def _scalar_text(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    return str(value)
+
+
+def _refs(where: str, kind: str, raw: Any) -> list[Ref]:
+    items = raw if isinstance(raw, list) else [raw]
+    refs: list[Ref] = []
+    for item in items:
+        if _scalar_text(item) is not None:
+            refs.append(Ref(kind, None, _scalar_text(item)))
+            continue
+        if not isinstance(item, dict) or not item:
+            raise CompileError(f"{where}: {kind}: expected 'module: ID_or_name', 'sls: name' or an ID, got {item!r}")
+        for module, target in item.items():
+            if _scalar_text(target) is None:
+                raise CompileError(f"{where}: {kind}: target of {module!r} must be an ID or name, got {target!r}")
+            refs.append(Ref(kind, str(module), _scalar_text(target)))
+    return refs
+
+
+def _arg_items(where: str, items: Any, bare_function_ok: bool) -> tuple[str | None, dict[str, Any]]:
+    """A Salt argument list → (function named bare in the list, args)."""
+    if items is None:
+        return None, {}
+    if not isinstance(items, list):
+        raise CompileError(f"{where}: arguments must be a list of 'key: value' items, got {type(items).__name__}")
+    function: str | None = None
+    args: dict[str, Any] = {}
+    for item in items:
+        if isinstance(item, str) and bare_function_ok:
+            if function is not None:
+                raise CompileError(f"{where}: more than one function named ({function!r} and {item!r})")
+            function = item
+        elif isinstance(item, dict) and len(item) == 1:
+            (key, value), = item.items()
+            if key in args:
+                raise CompileError(f"{where}: argument {key!r} given twice")
+            args[str(key)] = value
+        else:
+            raise CompileError(f"{where}: each argument must be a single 'key: value' item, got {item!r}")
+    return function, args
+
+
+def _split_requisites(decl: Declaration) -> None:
+    for key in list(decl.args):
+        if key in UNSUPPORTED_REQUISITES:
+            raise CompileError(f"{decl.where()}: requisite {key!r} is not supported by saline (supported: {', '.join(REQUISITES + REQUISITES_IN)})")
+        if key in REQUISITES:
+            decl.refs += _refs(decl.where(), key, decl.args.pop(key))
+        elif key in REQUISITES_IN:
+            decl.refs_in += _refs(decl.where(), key[: -len("_in")], decl.args.pop(key))
+
+
+def _declarations_of(sls: SlsFile, sls_id: str, body: Any) -> list[Declaration]:
+    where = f"{sls.path}: state {sls_id!r}"
+    if isinstance(body, str) and "." in body:
+        body = {body: []}
+    if not isinstance(body, dict) or not body:
+        raise CompileError(f"{where}: must map 'module.function' to a list of arguments")
+    result: list[Declaration] = []
+    modules: set[str] = set()
+    for key, items in body.items():
+        key = str(key)
+        module, _, function = key.partition(".")
+        bare, args = _arg_items(f"{where}: {key}", items, bare_function_ok=not function)
+        function = function or bare or ""
+        if not function:
+            raise CompileError(f"{where}: {key!r}: no function named (write '{key}.FUNCTION' or list the function)")
+        if module in modules:
+            raise CompileError(f"{where}: more than one function of module {module!r} in one ID")
+        modules.add(module)
+        name = _scalar_text(args.get("name", sls_id))
+        if name is None:
+            raise CompileError(f"{where}: 'name' must be a string, got {args['name']!r}")
+        decl = Declaration(sls_id, f"{module}.{function}", {**args, "name": name}, sls.name, sls.path)
+        _split_requisites(decl)
+        result.append(decl)
+    return result
+
+
+def parse_sls(sls: SlsFile) -> list[Declaration]:
+    declarations: list[Declaration] = []
+    for sls_id, body in sls.data.items():
+        if sls_id in UNSUPPORTED_TOP_KEYS:
+            raise CompileError(f"{sls.path}: {UNSUPPORTED_TOP_KEYS[sls_id]}")
+        text = _scalar_text(sls_id)
+        if text is None:
+            raise CompileError(f"{sls.path}: state ID {sls_id!r} must be a string")
+        declarations += _declarations_of(sls, text, body)
+    return declarations

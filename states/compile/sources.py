@@ -1,0 +1,98 @@
+"""``source:`` / ``template:`` / ``contents_pillar:`` resolved on the master into inline ``contents``.
+
+Salt minions fetch ``salt://`` files from the master's file server by path, which is
+where its path-traversal CVEs came from. Here the master reads the file from its own
+state roots (through the safe resolver), renders it, and the job carries the text:
+the agent never asks for a file by path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from pydantic import BaseModel
+
+from saline.states.compile.pillar import pillar_path
+from saline.states.compile.render import CompileError, NotInRoots, render_text, resolve_in_roots
+
+# Keys consumed here; the module's own model never sees them.
+SOURCE_KEYS = ("source", "template", "context", "defaults", "contents_pillar")
+TEMPLATE_ENGINES = ("jinja",)
+
+
+def wants_inlining(args_model: type[BaseModel], args: dict[str, Any]) -> bool:
+    """Applies to functions that take ``contents`` and do not handle sources themselves (file.managed)."""
+    fields = args_model.model_fields
+    return (
+        any(k in args for k in SOURCE_KEYS)
+        and "contents" in fields
+        and not any(k in fields for k in SOURCE_KEYS)
+    )
+
+
+def _first_source(roots: Sequence[Path], source: Any, where: str) -> Path:
+    refs = source if isinstance(source, list) else [source]
+    if not refs or not all(isinstance(r, str) for r in refs):
+        raise CompileError(f"{where}: source: expected a path or a list of paths, got {source!r}")
+    for ref in refs:
+        try:
+            return resolve_in_roots(roots, ref)
+        except NotInRoots:
+            continue
+        except CompileError as exc:
+            raise CompileError(f"{where}: source: {exc}") from None
+    raise CompileError(f"{where}: source: none of {', '.join(refs)} exists in the state roots")
+
+
+def _mapping(where: str, key: str, value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise CompileError(f"{where}: {key}: expected a mapping, got {type(value).__name__}")
+    return value
+
+
+def inline_contents(
+    args: dict[str, Any],
+    roots: Sequence[Path],
+    env: jinja2.Environment,
+    context: dict[str, Any],
+    pillar: dict[str, Any],
+    where: str,
+) -> dict[str, Any]:
+    """Return ``args`` with the source keys replaced by ``contents``."""
+    args = dict(args)
+    source = args.pop("source", None)
+    template = args.pop("template", None)
+    variables = {**_mapping(where, "defaults", args.pop("defaults", None)), **_mapping(where, "context", args.pop("context", None))}
+    contents_pillar = args.pop("contents_pillar", None)
+    given = [k for k, v in (("contents", args.get("contents")), ("source", source), ("contents_pillar", contents_pillar)) if v is not None]
+    if len(given) > 1:
+        raise CompileError(f"{where}: use only one of contents, source and contents_pillar (got {', '.join(given)})")
+    if template is not None and source is None:
+        raise CompileError(f"{where}: template: needs a source")
+    if template is not None and template not in TEMPLATE_ENGINES:
+        raise CompileError(f"{where}: template: {template!r} is not supported (only {', '.join(TEMPLATE_ENGINES)})")
+    if contents_pillar is not None:
+        value = pillar_path(pillar, str(contents_pillar), f"{where}: contents_pillar")
+        if not isinstance(value, str):
+            raise CompileError(f"{where}: contents_pillar: {contents_pillar!r} is a {type(value).__name__}, not text")
+        args["contents"] = value
+    if source is not None:
+        path = _first_source(roots, source, where)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise CompileError(f"{where}: source: {path} is not UTF-8 text (binary files are not supported)") from None
+        if template is not None:
+            text = render_text(env, text, {**context, **variables}, f"{where}: source {path}")
+        args["contents"] = text
+        # Salt's source_hash: the agent checks the contents it got against the hash of
+        # what the master rendered, before writing anything.
+        args["source_hash"] = "sha256=" + hashlib.sha256(text.encode()).hexdigest()
+    return args

@@ -1,0 +1,246 @@
+"""The contract every state module follows: facts → plan → apply.
+
+A state function is declared once with :func:`state_function` and consists of
+
+* ``Args``: a pydantic model (extra fields forbidden) — validated at compile time on
+  the master, so a typo is an error naming the file, the state id and the bad key;
+* ``facts(args, ctx)``: read-only commands whose real output is parsed into a model;
+* ``plan(args, facts)``: a *pure* function returning a :class:`Plan` (ordered steps,
+  each a command argv or a file operation, with a human description, plus the
+  ``changes`` a Salt user expects to see). Raise :class:`Refuse` to refuse with a
+  reason (nothing runs; the state fails with that comment);
+* optionally ``mod_watch(args, facts)`` returning steps to run when a watched state
+  changed (restart a service when its config changed).
+
+The engine applies the plan, gathers facts again and plans again: a non-empty second
+plan fails the state as "not idempotent" (unless the function declares
+``converges=False``, like ``cmd.run`` without guards, which is honestly a change
+every time).
+"""
+
+from __future__ import annotations
+
+import grp
+import logging
+import os
+import pwd
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Generic, Literal, TypeVar, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from saline.states.engine.runner import CommandError, CommandResult, Runner
+
+log = logging.getLogger("saline.states")
+
+
+class StateArgs(BaseModel):
+    """Base for every state function's argument model: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+
+
+class Facts(BaseModel):
+    """Base for the observed facts of a state function."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---- steps: what a plan asks to be done, as data ---------------------------------------
+
+
+class CommandStep(BaseModel):
+    kind: Literal["cmd"] = "cmd"
+    description: str
+    argv: list[str] = Field(min_length=1)
+    stdin: str | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+    timeout: float | None = None
+    ok_rc: list[int] = Field(default_factory=lambda: [0])
+
+
+class WriteFileStep(BaseModel):
+    """Write ``content`` to ``path`` atomically (temp file + rename), then set mode/owner."""
+
+    kind: Literal["write"] = "write"
+    description: str
+    path: str  # node path; mapped under the runner's root
+    content: bytes
+    mode: int | None = None
+    user: str | None = None
+    group: str | None = None
+    makedirs: bool = False
+
+
+class SetAttrsStep(BaseModel):
+    kind: Literal["attrs"] = "attrs"
+    description: str
+    path: str
+    mode: int | None = None
+    user: str | None = None
+    group: str | None = None
+
+
+class MkdirStep(BaseModel):
+    kind: Literal["mkdir"] = "mkdir"
+    description: str
+    path: str
+    mode: int | None = None
+    user: str | None = None
+    group: str | None = None
+    parents: bool = True
+
+
+class RemoveStep(BaseModel):
+    kind: Literal["remove"] = "remove"
+    description: str
+    path: str
+    recursive: bool = False
+
+
+Step = Annotated[
+    Union[CommandStep, WriteFileStep, SetAttrsStep, MkdirStep, RemoveStep],
+    Field(discriminator="kind"),
+]
+
+
+class Plan(BaseModel):
+    steps: list[Step] = Field(default_factory=list)
+    # What will change, as Salt shows it in ``changes`` (e.g. {"diff": "...", "mode": {"old": "0644", "new": "0600"}}).
+    changes: dict[str, Any] = Field(default_factory=dict)
+    # Comment when nothing needs doing (e.g. "File /etc/x is in the correct state").
+    comment: str = ""
+    # Steps that run after ``steps`` whether or not those succeeded, to undo something
+    # temporary (unmount a staging mount). They never make a plan non-empty on their own.
+    cleanup: list[Step] = Field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.steps
+
+
+class Refuse(Exception):
+    """Raised by ``plan`` (or ``facts``) to refuse: the state fails with this reason and nothing runs."""
+
+
+# ---- context ----------------------------------------------------------------------------
+
+
+@dataclass
+class StateContext:
+    runner: Runner
+    test: bool = False
+    # The node's facts as gathered by the agent (hostname, os, ...), for modules that
+    # choose by OS (e.g. fstab nofail vs nobootwait).
+    node: dict[str, Any] = field(default_factory=dict)
+
+
+# ---- the declaration ------------------------------------------------------------------
+
+A = TypeVar("A", bound=StateArgs)
+F = TypeVar("F", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class StateFunction(Generic[A, F]):
+    name: str  # "module.function", e.g. "file.managed"
+    args_model: type[A]
+    facts: Callable[[A, StateContext], F]
+    plan: Callable[[A, F], Plan]
+    mod_watch: Callable[[A, F], list[Any]] | None = None
+    converges: bool = True
+    doc: str = ""
+
+
+REGISTRY: dict[str, StateFunction] = {}
+
+
+def state_function(
+    name: str,
+    args_model: type[A],
+    *,
+    facts: Callable[[A, StateContext], F],
+    mod_watch: Callable[[A, F], list[Any]] | None = None,
+    converges: bool = True,
+) -> Callable[[Callable[[A, F], Plan]], Callable[[A, F], Plan]]:
+    """Decorator on the ``plan`` function that registers the state function.
+
+    ::
+
+        @state_function("file.managed", ManagedArgs, facts=file_facts)
+        def managed(args: ManagedArgs, facts: FileFacts) -> Plan: ...
+    """
+
+    def register(plan: Callable[[A, F], Plan]) -> Callable[[A, F], Plan]:
+        if name in REGISTRY:
+            raise RuntimeError(f"state function {name} registered twice")
+        REGISTRY[name] = StateFunction(name, args_model, facts, plan, mod_watch, converges, plan.__doc__ or "")
+        return plan
+
+    return register
+
+
+# ---- executing steps -------------------------------------------------------------------
+
+
+def _chown(path: str, user: str | None, group: str | None) -> None:
+    if user is None and group is None:
+        return
+    uid = pwd.getpwnam(user).pw_uid if user is not None else -1
+    gid = grp.getgrnam(group).gr_gid if group is not None else -1
+    os.chown(path, uid, gid)
+
+
+def execute_step(step: Step, runner: Runner) -> CommandResult | None:
+    """Run one step for real. Raises CommandError / OSError on failure."""
+    if isinstance(step, CommandStep):
+        result = runner.run(step.argv, input=step.stdin, env=step.env, timeout=step.timeout)
+        if result.rc not in step.ok_rc:
+            raise CommandError(result)
+        return result
+    target = runner.path(step.path)
+    if isinstance(step, WriteFileStep):
+        if step.makedirs:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        mode = step.mode if step.mode is not None else (target.stat().st_mode & 0o7777 if target.exists() else 0o644)
+        # mkstemp: a fresh random name opened O_EXCL, so a planted symlink cannot redirect the write.
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.saline-")
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(step.content)
+                f.flush()
+                os.fsync(f.fileno())
+            if target.exists() and step.user is None and step.group is None:
+                st = target.stat()
+                os.chown(tmp, st.st_uid, st.st_gid)
+            _chown(str(tmp), step.user, step.group)
+            os.chmod(tmp, mode)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        os.replace(tmp, target)
+    elif isinstance(step, SetAttrsStep):
+        _chown(str(target), step.user, step.group)
+        if step.mode is not None:
+            os.chmod(target, step.mode)
+    elif isinstance(step, MkdirStep):
+        target.mkdir(parents=step.parents, exist_ok=True)
+        _chown(str(target), step.user, step.group)
+        if step.mode is not None:
+            os.chmod(target, step.mode)
+    elif isinstance(step, RemoveStep):
+        if target.is_dir() and not target.is_symlink():
+            if step.recursive:
+                shutil.rmtree(target)
+            else:
+                target.rmdir()
+        elif target.exists() or target.is_symlink():
+            target.unlink()
+    return None
