@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import yaml
 from rich.console import Console
 
 from saline.protocol.ids import is_agent_id
@@ -20,6 +19,7 @@ from saline.protocol.ids import is_agent_id
 from saline.states.engine.base import StateContext
 from saline.states.compile.compiled import CompiledRun
 from saline.states.compile.compiler import CompileError, compile_file, compile_highstate
+from saline.states.compile.render import parse_yaml
 from saline.states.engine.run import RunResult
 from saline.states.engine.run import run as run_states
 from saline.states.system.localfacts import gather
@@ -55,9 +55,10 @@ def default_agent_id() -> str:
 
 def read_pillar_file(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
+        text = path.read_text()
+    except OSError as exc:
         raise CompileError(f"{path}: cannot read pillar: {exc}") from None
+    data = parse_yaml(text, str(path))  # the SLS loader: pillar values mean the same as in a pillar tree
     if data is None:
         return {}
     if not isinstance(data, dict):

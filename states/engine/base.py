@@ -76,6 +76,8 @@ class WriteFileStep(BaseModel):
     user: str | None = None
     group: str | None = None
     makedirs: bool = False
+    # Mode of the parent directories makedirs creates (Salt: dir_mode, else mode plus x bits).
+    dir_mode: int | None = None
 
 
 class SetAttrsStep(BaseModel):
@@ -197,6 +199,22 @@ def _chown(path: str, user: str | None, group: str | None) -> None:
     os.chown(path, uid, gid)
 
 
+def make_parents(directory: Path, mode: int | None, user: str | None, group: str | None) -> None:
+    """Create the missing directories down to ``directory``, each with the owner and mode
+    asked for (Salt's ``makedirs``: created parents get the state's user, group and dir_mode)."""
+    missing: list[Path] = []
+    while not directory.exists():
+        missing.append(directory)
+        if directory.parent == directory:
+            break
+        directory = directory.parent
+    for path in reversed(missing):
+        path.mkdir(exist_ok=True)
+        _chown(str(path), user, group)
+        if mode is not None:
+            os.chmod(path, mode)
+
+
 def execute_step(step: Step, runner: Runner) -> CommandResult | None:
     """Run one step for real. Raises CommandError / OSError on failure."""
     if isinstance(step, CommandStep):
@@ -207,7 +225,7 @@ def execute_step(step: Step, runner: Runner) -> CommandResult | None:
     target = runner.path(step.path)
     if isinstance(step, WriteFileStep):
         if step.makedirs:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            make_parents(target.parent, step.dir_mode, step.user, step.group)
         mode = step.mode if step.mode is not None else (target.stat().st_mode & 0o7777 if target.exists() else 0o644)
         # mkstemp: a fresh random name opened O_EXCL, so a planted symlink cannot redirect the write.
         fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.saline-")
@@ -231,7 +249,9 @@ def execute_step(step: Step, runner: Runner) -> CommandResult | None:
         if step.mode is not None:
             os.chmod(target, step.mode)
     elif isinstance(step, MkdirStep):
-        target.mkdir(parents=step.parents, exist_ok=True)
+        if step.parents:
+            make_parents(target.parent, step.mode, step.user, step.group)
+        target.mkdir(exist_ok=True)
         _chown(str(target), step.user, step.group)
         if step.mode is not None:
             os.chmod(target, step.mode)

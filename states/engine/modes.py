@@ -1,8 +1,13 @@
-"""File modes as Salt accepts them: ``"0644"``, ``"644"``, ``644`` (octal digits), ``"0o644"``.
+"""File modes as Salt accepts them: ``0644``, ``"0644"``, ``644`` (octal digits), ``"0o644"``.
 
-Salt reads a mode's *digits* as octal, so ``mode: 644`` means 0o644. YAML 1.1 turns
-an unquoted ``0755`` into the integer 493; its digits are not octal, so it is
-refused with a hint to quote the mode instead of being applied as a wrong mode.
+The one mode type of every state that takes a mode (file, directory, lxc …).
+
+Salt reads a mode's *digits* as octal, so ``mode: 644`` means 0o644. YAML 1.1 would
+turn an unquoted ``0640`` into the integer 416; the SLS loader
+(:func:`saline.states.compile.render.parse_yaml`) keeps such leading-zero numbers as
+the typed text "0640", so all three spellings mean 0644. An integer whose digits are
+not octal (493, as a YAML loader other than the SLS one would make of ``0755``) is
+refused rather than guessed at.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, PlainSerializer
 
-_OCTAL = re.compile(r"^(?:0o)?[0-7]{1,4}$")
+_OCTAL = re.compile(r"^(?:0o)?0*[0-7]{1,4}$")
 
 
 def parse_mode(value: object) -> int:
@@ -25,7 +30,7 @@ def parse_mode(value: object) -> int:
     else:
         raise ValueError(f"mode {value!r} is not a file mode")
     if not _OCTAL.match(text):
-        hint = " (an unquoted 0755 in YAML is read as the decimal 493: quote the mode)" if isinstance(value, int) else ""
+        hint = " (its digits are read as octal, as Salt does: write 0755, not 493)" if isinstance(value, int) else ""
         raise ValueError(f"mode {value!r} is not an octal file mode like '0644'{hint}")
     mode = int(text.removeprefix("0o"), 8)
     if mode > 0o7777:

@@ -21,7 +21,7 @@ import stat
 from collections.abc import Callable
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 
 from saline.states.engine.base import (
@@ -194,8 +194,30 @@ def edit_plan(facts: FileFacts, edit: Callable[[str], str], *, create: bool = Fa
 # ---- file.managed -------------------------------------------------------------------------
 
 
+def parent_dir_mode(mode: int | None) -> int | None:
+    """Salt's default ``dir_mode`` for the parents makedirs creates: the file's mode with an
+    execute bit on every non-zero digit (0640 → 0750), so the directories can be entered."""
+    if mode is None:
+        return None
+    digits = [(mode >> shift) & 7 for shift in (6, 3, 0)]
+    return sum(((d | 1) if d else 0) << shift for d, shift in zip(digits, (6, 3, 0)))
+
+
+def _contents_text(value: object) -> object:
+    """Salt accepts ``contents`` as a list of lines, joined with newlines."""
+    if isinstance(value, list):
+        if not all(isinstance(item, str) for item in value):
+            raise ValueError("contents: a list of contents must hold only strings")
+        return "\n".join(value)
+    return value
+
+
 class ManagedArgs(FileAttrsArgs):
-    contents: str | None = None
+    contents: Annotated[str | None, BeforeValidator(_contents_text)] = None
+    # Salt: a final newline is added to contents (and contents_pillar) that lack one.
+    contents_newline: bool = True
+    # Mode of the parent directories makedirs creates (default: mode plus x bits, as Salt).
+    dir_mode: Mode | None = None
     # Salt: with replace false an existing file's content is left alone (attributes still managed).
     replace: bool = True
     # "sha256=HEX" of the contents: set by the master when it inlines a source file.
@@ -209,7 +231,13 @@ class ManagedArgs(FileAttrsArgs):
             actual = "sha256=" + hashlib.sha256(self.contents.encode()).hexdigest()
             if actual != self.source_hash:
                 raise ValueError(f"contents do not match source_hash ({actual} != {self.source_hash})")
+        elif self.contents_newline and self.contents is not None and not self.contents.endswith("\n"):
+            # Not for a source file (it has a source_hash): Salt writes those byte for byte.
+            self.contents += "\n"
         return self
+
+    def parents_mode(self) -> int | None:
+        return self.dir_mode if self.dir_mode is not None else parent_dir_mode(self.mode)
 
 
 @state_function("file.managed", ManagedArgs, facts=file_facts)
@@ -223,7 +251,7 @@ def managed(args: ManagedArgs, facts: FileFacts) -> Plan:
         changes.update(new_attrs(args.mode, args.user, args.group))
         step = WriteFileStep(
             description=f"Create {args.name}", path=args.name, content=(args.contents or "").encode(),
-            mode=args.mode, user=args.user, group=args.group, makedirs=args.makedirs,
+            mode=args.mode, user=args.user, group=args.group, makedirs=args.makedirs, dir_mode=args.parents_mode(),
         )
         return Plan(steps=[step], changes=changes)
 
@@ -250,12 +278,21 @@ def managed(args: ManagedArgs, facts: FileFacts) -> Plan:
 
 
 class DirectoryArgs(FileAttrsArgs):
-    pass
+    # Salt's name for a directory's mode; ``mode`` is its alias.
+    dir_mode: Mode | None = None
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> "DirectoryArgs":
+        if self.dir_mode is not None:
+            if self.mode is not None and self.mode != self.dir_mode:
+                raise ValueError("mode and dir_mode disagree (mode is an alias of dir_mode for a directory)")
+            self.mode = self.dir_mode
+        return self
 
 
 @state_function("file.directory", DirectoryArgs, facts=file_facts)
 def directory(args: DirectoryArgs, facts: FileFacts) -> Plan:
-    """A directory with the given mode and owner."""
+    """A directory with the given mode and owner; parents made by makedirs get the same (as Salt)."""
     _check_target(facts, "directory", args.makedirs)
     if facts.kind == "missing":
         step = MkdirStep(description=f"Create directory {args.name}", path=args.name, mode=args.mode,

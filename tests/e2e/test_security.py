@@ -76,7 +76,7 @@ def test_forged_misdirected_expired_and_replayed_jobs_do_not_run(one_agent, rogu
     frame = pack(Job(**_signed(good, real_master_keys)))
     rogue.send_raw(frame)
     got = _refusals(rogue, 3)
-    assert any(isinstance(m, Return) for m in got) and marker.read_text() == "ran"
+    assert any(isinstance(m, Return) for m in got) and marker.read_text() == "ran\n"
     marker.unlink()
     rogue.send_raw(frame)
     got = _refusals(rogue)

@@ -77,7 +77,7 @@ def test_single_file_with_pillar_file_and_human_output(tmp_path: Path) -> None:
     (tmp_path / "one.sls").write_text("/etc/greeting:\n  file.managed:\n    - contents: '{{ pillar.greeting }}'\n")
     proc = saline_call("--root", root, "--pillar", tmp_path / "pillar.yaml", "--id", "node7", tmp_path / "one.sls")
     assert proc.returncode == 0, proc.stderr
-    assert (root / "etc/greeting").read_text() == "hello"
+    assert (root / "etc/greeting").read_text() == "hello\n"  # Salt adds the final newline to one-line contents
     for expected in ("ID: /etc/greeting", "Function: file.managed", "Result: True", "Summary for node7",
                      "Succeeded: 1 (changed=1)", "Failed:    0", "+hello"):
         assert expected in proc.stdout

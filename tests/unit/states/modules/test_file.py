@@ -42,7 +42,7 @@ def test_mode_refuses_non_octal(bad):
 
 
 def test_yaml_decimal_mode_gets_a_quoting_hint():
-    with pytest.raises(ValidationError, match="quote the mode"):
+    with pytest.raises(ValidationError, match="write 0755, not 493"):
         mod.ManagedArgs(name="/etc/x", mode=493)
 
 
