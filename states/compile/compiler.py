@@ -61,9 +61,16 @@ def _resolve(ref: Ref, owner: Declaration, decls: list[Declaration], ids: list[s
     return targets
 
 
+# State functions that always run after every state of another function in the same run,
+# whether the SLS says so or not: corosync.config with crypto needs the key that
+# corosync.authkey writes (written after the config, a reload splits the cluster).
+IMPLICIT_REQUIRE: dict[str, tuple[str, ...]] = {"corosync.config": ("corosync.authkey",)}
+
+
 def _requisite_lists(decls: list[Declaration], ids: list[str]) -> list[dict[str, list[str]]]:
     lists: list[dict[str, list[str]]] = [{kind: [] for kind in REQUISITES} for _ in decls]
     for n, decl in enumerate(decls):
+        lists[n]["require"] += [ids[m] for m, other in enumerate(decls) if other.fun in IMPLICIT_REQUIRE.get(decl.fun, ())]
         for ref in decl.refs:
             lists[n][ref.kind] += _resolve(ref, decl, decls, ids, ref.kind)
         for ref in decl.refs_in:

@@ -3,14 +3,27 @@
 ``corosync.config`` renders the whole file from typed arguments (two or more nodes with
 ``name`` + ``ring0_addr`` on the cluster network, knet, ``two_node: 1`` for two nodes,
 token, crypto). Every value is checked to be a plain word or address, so pillar data can
-never inject a section into the file. It is written only when it differs and then, if
-corosync is running, reloaded with ``corosync-cfgtool -R`` (which tells every node to
-re-read its own file: apply the state on both nodes).
+never inject a section into the file. It is written only when it differs.
+
+A change never splits a running cluster. What corosync runs (``corosync-cmapctl``) is
+compared with the wanted file (see ``states/system/corosync.py`` for what a reload can
+apply and why):
+
+* a change a reload applies (token, logging, a node added) is written and reloaded with
+  ``corosync-cfgtool -R`` (which makes every node re-read its own file);
+* a change a reload cannot apply on one node (crypto on/off or another cipher/hash,
+  cluster_name, transport, a node's id or address) is refused on a running cluster,
+  with the file unchanged, unless ``restart: cluster`` is set: then the file is written,
+  *not* reloaded, and ``changes['restart_required']`` says exactly what the operator
+  must do on the whole cluster;
+* crypto needs the key: with crypto wanted and no key on the node the state refuses
+  ("write the key first"); in one run ``corosync.config`` implicitly requires every
+  ``corosync.authkey`` state, so the key is always written first.
 
 ``corosync.authkey`` writes the key the master distributes as a secret (base64 in the
-arguments), mode 0400 root:root. The key is never shown in ``changes``. Corosync reads
-the key only at start: a changed key needs a restart of the cluster stack, which the
-state says in its changes rather than doing behind the operator's back.
+arguments), mode 0400 root:root. The key is never shown in ``changes``. A reload re-reads
+the key too, so replacing it while the running cluster uses crypto is refused unless
+``restart: cluster`` (the same key must reach every node before anything reloads).
 """
 
 from __future__ import annotations
@@ -28,6 +41,7 @@ from saline.states.engine.modes import format_mode
 from saline.states.modules.file import FileFacts, attr_changes, observe
 from saline.states.engine.paths import NodePath
 from saline.states.engine.textdiff import unified_diff
+from saline.states.system import corosync as cmap
 
 CONF = "/etc/corosync/corosync.conf"
 AUTHKEY = "/etc/corosync/authkey"
@@ -72,6 +86,10 @@ class ConfigArgs(StateArgs):
     crypto_hash: Literal["none", "md5", "sha1", "sha256", "sha384", "sha512"] = "sha256"
     logfile: NodePath | None = "/var/log/corosync/corosync.log"
     reload: bool = True
+    # "cluster": a change that needs the whole cluster restarted may be written (not
+    # reloaded); the state says what to do. Unset: such a change is refused while corosync runs.
+    restart: Literal["cluster"] | None = None
+    authkey: NodePath = AUTHKEY  # the key crypto needs (corosync's keyfile default)
 
     @field_validator("logfile")
     @classmethod
@@ -133,48 +151,93 @@ def render(args: ConfigArgs) -> str:
 class ConfigFacts(Facts):
     file: FileFacts
     running: bool  # corosync answers on this node (corosync-cfgtool -s)
+    # What corosync runs (corosync-cmapctl), None when it does not run.
+    runtime: cmap.CorosyncView | None = None
+    key_present: bool = False
+
+
+def running_view(ctx: StateContext) -> cmap.CorosyncView | None:
+    """The running configuration, or None when corosync does not answer on this node."""
+    if ctx.runner.run(["corosync-cfgtool", "-s"], timeout=30).rc != 0:
+        return None
+    result = ctx.runner.run(cmap.CMAPCTL_ARGV, timeout=30)
+    return cmap.parse_cmap(result.stdout) if result.rc == 0 else None
 
 
 def config_facts(args: ConfigArgs, ctx: StateContext) -> ConfigFacts:
-    running = ctx.runner.run(["corosync-cfgtool", "-s"], timeout=30).rc == 0
-    return ConfigFacts(file=observe(ctx.runner, args.path), running=running)
+    runtime = running_view(ctx)
+    return ConfigFacts(file=observe(ctx.runner, args.path), running=runtime is not None, runtime=runtime,
+                       key_present=ctx.runner.path(args.authkey).is_file())
 
 
 @state_function("corosync.config", ConfigArgs, facts=config_facts)
 def config(args: ConfigArgs, facts: ConfigFacts) -> Plan:
-    """corosync.conf from pillar; reloaded when it changed and corosync runs."""
+    """corosync.conf from pillar; reloaded when a reload applies the change, refused on a
+    running cluster when it needs a cluster restart (unless ``restart: cluster``)."""
     current = facts.file
     if current.kind not in ("missing", "file"):
         raise Refuse(f"{args.path} is a {current.kind}, not a regular file")
     if not current.parent_exists:
         raise Refuse(f"the directory of {args.path} does not exist (is corosync installed?)")
     new = render(args)
+    wanted = cmap.parse_conf(new)
+    if wanted.crypto_on() and not facts.key_present:
+        raise Refuse(f"crypto_cipher {args.crypto_cipher}/crypto_hash {args.crypto_hash} needs the key {args.authkey}, "
+                     "which this node does not have: write the key first (corosync.authkey with the same key on every "
+                     f"node, before corosync.config); {args.path} is unchanged")
+    pending = cmap.restart_changes(facts.runtime, wanted) if facts.runtime is not None else []
     old = current.content.decode(errors="replace") if current.content is not None else None
     if old == new:
-        return Plan(comment=f"{args.path} is in the desired state")
+        comment = f"{args.path} is in the desired state"
+        if pending:
+            comment += f"; corosync still runs the old {_listing(pending)} until the cluster is restarted"
+        return Plan(comment=comment)
     steps: list = [WriteFileStep(description=f"write {args.path}", path=args.path, content=new.encode(), mode=0o644)]
     changes: dict = {"diff": unified_diff(args.path, old, new)}
-    if facts.running and args.reload:
+    if pending and args.restart != "cluster":
+        raise Refuse(f"{_listing(pending, values=True)} cannot be changed on a running cluster by a reload: "
+                     f"{_why(pending)} {args.path} is unchanged. To change it, set 'restart: cluster' on this state "
+                     "(the file is then written without a reload and the state says how to restart the cluster), "
+                     "or stop the cluster first.")
+    if pending:
+        changes["reloaded"] = False
+        changes["restart_required"] = restart_instructions(pending, args.path)
+    elif facts.running and args.reload:
         steps.append(CommandStep(description="reload corosync.conf on all nodes (corosync-cfgtool -R)",
                                  argv=["corosync-cfgtool", "-R"]))
         changes["reloaded"] = True
-        # A reload does not apply these (corosync's "Config file values": not changeable at
-        # runtime): say so instead of letting "reloaded" suggest the cluster runs them.
-        unreloadable = [k for k in RESTART_ONLY_KEYS if old is not None and _totem_value(old, k) != _totem_value(new, k)]
-        if unreloadable:
-            changes["restart_required"] = (f"{', '.join(unreloadable)} changed: a reload cannot apply it; "
-                                           "restart corosync on every node")
     return Plan(steps=steps, changes=changes)
 
 
-RESTART_ONLY_KEYS = ("transport", "cluster_name")
+def _listing(pending: list[cmap.RestartChange], values: bool = False) -> str:
+    if values:
+        return ", ".join(f"{c.what} ({c.old} → {c.new})" for c in pending)
+    return ", ".join(c.what for c in pending)
 
 
-def _totem_value(conf: str, key: str) -> str | None:
-    """The value of ``key`` in the totem section of a corosync.conf text (None if absent)."""
-    section = re.search(r"^totem\s*\{(.*?)^\}", conf, re.M | re.S)
-    found = section and re.search(rf"^\s*{key}:\s*(\S+)\s*$", section.group(1), re.M)
-    return found.group(1) if found else None
+def _why(pending: list[cmap.RestartChange]) -> str:
+    if any(c.crypto for c in pending):
+        return ("a reload makes every node switch to the crypto of its own file and key, so a node that switches "
+                "before its peer cannot read the peer's packets and the cluster splits into two partitions.")
+    return "corosync keeps the old value on a reload (or refuses the reload for a node's address)."
+
+
+def restart_instructions(pending: list[cmap.RestartChange], path: str) -> list[str]:
+    """What the operator must do to make a written, not reloaded, change run — in order."""
+    steps = [f"Written, not reloaded: {_listing(pending, values=True)}.",
+             f"1. Apply this state (restart: cluster) on every node, so {path} is the same everywhere.",
+             "2. Do not run 'corosync-cfgtool -R' or apply a corosync.config that reloads before step 3: "
+             "a reload would switch this node alone."]
+    if all(c.crypto for c in pending):
+        steps += ["3. Check that /etc/corosync/authkey is the same on every node, then run 'corosync-cfgtool -R' once "
+                  "on one node: corosync 3.1 with knet switches the crypto of all nodes together; or restart the "
+                  "cluster stack on all nodes ('crm cluster stop --all', then 'crm cluster start --all'; resources stop).",
+                  "One node at a time is not possible: nodes with different crypto settings cannot see each other."]
+    else:
+        steps += ["3. Restart the cluster stack on all nodes together ('crm cluster stop --all', then "
+                  "'crm cluster start --all'; every resource stops meanwhile). A rolling restart is not possible: "
+                  "a node restarted with the new setting forms a cluster of its own."]
+    return steps
 
 
 # ---- corosync.authkey ----------------------------------------------------------------------
@@ -183,6 +246,7 @@ def _totem_value(conf: str, key: str) -> str | None:
 class AuthkeyArgs(StateArgs):
     path: NodePath = AUTHKEY
     key: str = Field(repr=False)  # base64 of the key bytes (a secret from the master)
+    restart: Literal["cluster"] | None = None  # see corosync.config
 
     @field_validator("key")
     @classmethod
@@ -199,27 +263,49 @@ class AuthkeyArgs(StateArgs):
         return base64.b64decode(self.key)
 
 
-def authkey_facts(args: AuthkeyArgs, ctx: StateContext) -> FileFacts:
-    return observe(ctx.runner, args.path, user="root", group="root")
+class AuthkeyFacts(Facts):
+    file: FileFacts
+    running_crypto: bool  # corosync runs here with crypto on: it uses the current key
+
+
+def authkey_facts(args: AuthkeyArgs, ctx: StateContext) -> AuthkeyFacts:
+    runtime = running_view(ctx)
+    return AuthkeyFacts(file=observe(ctx.runner, args.path, user="root", group="root"),
+                        running_crypto=runtime is not None and runtime.crypto_on())
 
 
 @state_function("corosync.authkey", AuthkeyArgs, facts=authkey_facts)
-def authkey(args: AuthkeyArgs, facts: FileFacts) -> Plan:
-    """The cluster's shared key, 0400 root:root; contents never shown."""
-    if facts.kind not in ("missing", "file"):
-        raise Refuse(f"{args.path} is a {facts.kind}, not a regular file")
-    if not facts.parent_exists:
+def authkey(args: AuthkeyArgs, facts: AuthkeyFacts) -> Plan:
+    """The cluster's shared key, 0400 root:root; contents never shown. Not replaced under a
+    running cluster that uses crypto unless ``restart: cluster``."""
+    current = facts.file
+    if current.kind not in ("missing", "file"):
+        raise Refuse(f"{args.path} is a {current.kind}, not a regular file")
+    if not current.parent_exists:
         raise Refuse(f"the directory of {args.path} does not exist (is corosync installed?)")
     mode, user, group = 0o400, "root", "root"
-    if facts.kind == "missing" or facts.content != args.raw():
-        verb = "create" if facts.kind == "missing" else "replace"
+    if current.kind == "missing" or current.content != args.raw():
+        verb = "create" if current.kind == "missing" else "replace"
+        changes: dict = {"authkey": f"{verb}d", "mode": format_mode(mode)}
+        if facts.running_crypto:
+            if args.restart != "cluster":
+                raise Refuse(f"the running cluster encrypts with the current key; a new key in {args.path} would be "
+                             "used by this node alone at the next reload ('corosync-cfgtool -R' from any node) and split "
+                             f"the cluster. {args.path} is unchanged. To change it, set 'restart: cluster' and follow "
+                             "the steps the state reports.")
+            changes["restart_required"] = [
+                f"Written: {args.path}; corosync still uses the old key.",
+                "1. Apply this state (restart: cluster) on every node, so the key is the same everywhere.",
+                "2. Do not reload corosync before that: a reload makes each node switch to its own key file.",
+                "3. Then restart the cluster stack on all nodes together ('crm cluster stop --all', then "
+                "'crm cluster start --all'), or run 'corosync-cfgtool -R' once (knet switches the key on all nodes "
+                "in one reload). One node at a time is not possible: nodes with different keys cannot see each other."]
         return Plan(
             steps=[WriteFileStep(description=f"{verb} {args.path} (0400 root:root)", path=args.path, content=args.raw(),
                                  mode=mode, user=user, group=group)],
-            changes={"authkey": f"{verb}d" + ("" if facts.kind == "missing" else "; restart corosync on every node to use it"),
-                     "mode": format_mode(mode)},
+            changes=changes,
         )
-    changes = attr_changes(facts, mode, user, group)
+    changes = attr_changes(current, mode, user, group)
     if not changes:
         return Plan(comment=f"{args.path} is in the desired state")
     return Plan(steps=[SetAttrsStep(description=f"set {args.path} to 0400 root:root", path=args.path, mode=mode,

@@ -366,3 +366,20 @@ def test_compile_file_requires_an_sls_name(tmp_path: Path) -> None:
         compile_file(tmp_path / "a.b.sls", {}, NODE, "node1")
     with pytest.raises(CompileError, match="must end in .sls"):
         compile_file(tmp_path / "x.yaml", {}, NODE, "node1")
+
+
+def test_corosync_config_runs_after_the_authkey_even_when_listed_first(tmp_path: Path) -> None:
+    """The README lists corosync.config before corosync.authkey; written in that order on a
+    running cluster, the config's reload (with crypto) split the lab. The key goes first."""
+    key = "A" * 344  # base64 of 258 bytes
+    run = compile_one(tmp_path, f"""\
+        corosync_conf:
+          corosync.config:
+            - cluster_name: ha1
+            - nodes: [{{name: node1, ring0_addr: 10.77.0.1}}, {{name: node2, ring0_addr: 10.77.0.2}}]
+        corosync_key:
+          corosync.authkey:
+            - key: {key}
+    """)
+    assert by_id(run)["corosync_conf"].require == ["corosync_key"]
+    assert [s.id for s in run.ordered()] == ["corosync_key", "corosync_conf"]
