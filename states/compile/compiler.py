@@ -24,7 +24,7 @@ from saline.states.compile.render import CompileError, environment, render_yaml_
 from saline.states.compile.requisites import REQUISITES, find_cycle
 from saline.states.compile.sls import SlsFile, load_tree, single_file
 from saline.states.compile.sources import inline_contents, wants_inlining
-from saline.states.compile.top import top_sls
+from saline.states.compile.top import allowed_sources, read_top, top_sls
 
 __all__ = ["CompileError", "compile_highstate", "compile_file", "compile_sls"]
 
@@ -92,6 +92,9 @@ class _Compiler:
         self.roots = [Path(r) for r in roots]
         self.pillar, self.node, self.agent_id = pillar, node, agent_id
         self.env = environment(self.roots)
+        # The top file can limit which files an agent's states may inline (``- sources: [...]``).
+        top_path, top = read_top(self.roots, template_context(pillar, node, agent_id))
+        self.allowed_sources = allowed_sources(top, agent_id, str(top_path))
 
     def context(self, sls: str, path: Path) -> dict[str, Any]:
         root = next((r.resolve() for r in self.roots if path.is_relative_to(r.resolve())), path.parent)
@@ -108,7 +111,8 @@ class _Compiler:
             raise CompileError(f"{decl.where()}: {exc}") from None
         args = decl.args
         if wants_inlining(fn.args_model, args):
-            args = inline_contents(args, self.roots, self.env, self.context(decl.sls, decl.path), self.pillar, decl.where())
+            args = inline_contents(args, self.roots, self.env, self.context(decl.sls, decl.path), self.pillar, decl.where(),
+                                 self.allowed_sources)
         problem = plain_data_problem(args)
         if problem:
             raise CompileError(f"{decl.where()}: {problem}")

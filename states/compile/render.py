@@ -17,6 +17,8 @@ from typing import Any
 import jinja2
 import yaml
 
+from saline.states.compile import facts
+
 SALT_URL = "salt://"
 _SLS_NAME = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
 
@@ -87,6 +89,7 @@ def environment(roots: Sequence[Path]) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
+        finalize=facts.finalize,  # agent-reported facts print as data, never as YAML structure
     )
 
 
@@ -155,9 +158,11 @@ def render_yaml_file(env: jinja2.Environment, path: Path, context: dict[str, Any
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as exc:
         raise CompileError(f"{path}: cannot read: {exc}") from None
-    return parse_yaml(render_text(env, text, context, str(path)), str(path))
+    context, tokens = facts.yaml_render_context(context)
+    return tokens.restore(parse_yaml(render_text(env, text, context, str(path)), str(path)))
 
 
 def template_context(pillar: dict, node: dict, agent_id: str, **extra: Any) -> dict[str, Any]:
     """What every SLS, top file and template sees (Salt's names: pillar, grains)."""
+    node = facts.node_facts(node, agent_id)  # id from the key; the rest is the agent's word, as data
     return {"pillar": pillar, "grains": node, "facts": node, "agent_id": agent_id, **extra}

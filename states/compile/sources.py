@@ -8,6 +8,7 @@ the agent never asks for a file by path.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 
 from collections.abc import Sequence
@@ -35,17 +36,31 @@ def wants_inlining(args_model: type[BaseModel], args: dict[str, Any]) -> bool:
     )
 
 
-def _first_source(roots: Sequence[Path], source: Any, where: str) -> Path:
+def _check_allowed(roots: Sequence[Path], ref: str, path: Path, allowed: list[str] | None, where: str) -> None:
+    """The top file's ``sources`` globs, matched against the file's real path under its root."""
+    if allowed is None:
+        return
+    rel = next(path.relative_to(r.resolve()).as_posix() for r in map(Path, roots) if path.is_relative_to(r.resolve()))
+    if not any(fnmatch.fnmatchcase(rel, glob) for glob in allowed):
+        raise CompileError(
+            f"{where}: source: {ref!r} ({rel}) is not among the sources the top file allows this agent "
+            f"({', '.join(allowed) or 'none'}); add it to the target's '- sources:' list"
+        )
+
+
+def _first_source(roots: Sequence[Path], source: Any, where: str, allowed: list[str] | None = None) -> Path:
     refs = source if isinstance(source, list) else [source]
     if not refs or not all(isinstance(r, str) for r in refs):
         raise CompileError(f"{where}: source: expected a path or a list of paths, got {source!r}")
     for ref in refs:
         try:
-            return resolve_in_roots(roots, ref)
+            path = resolve_in_roots(roots, ref)
         except NotInRoots:
             continue
         except CompileError as exc:
             raise CompileError(f"{where}: source: {exc}") from None
+        _check_allowed(roots, ref, path, allowed, where)
+        return path
     raise CompileError(f"{where}: source: none of {', '.join(refs)} exists in the state roots")
 
 
@@ -64,8 +79,10 @@ def inline_contents(
     context: dict[str, Any],
     pillar: dict[str, Any],
     where: str,
+    allowed: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Return ``args`` with the source keys replaced by ``contents``."""
+    """Return ``args`` with the source keys replaced by ``contents``; ``allowed``: the top file's
+    ``sources`` globs for this agent (None: any file in the roots)."""
     args = dict(args)
     source = args.pop("source", None)
     template = args.pop("template", None)
@@ -84,7 +101,7 @@ def inline_contents(
             raise CompileError(f"{where}: contents_pillar: {contents_pillar!r} is a {type(value).__name__}, not text")
         args["contents"] = value
     if source is not None:
-        path = _first_source(roots, source, where)
+        path = _first_source(roots, source, where, allowed)
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:

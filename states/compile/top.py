@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from saline.states.compile.render import CompileError, NotInRoots, environment, render_yaml_file, resolve_in_roots
+from saline.states.compile.render import SALT_URL, CompileError, NotInRoots, environment, render_yaml_file, resolve_in_roots
 
 TOP_FILES = ("top.sls", "top.yaml")
 # Salt's match types that make sense without grains matching on the master.
@@ -26,24 +27,40 @@ def find_top(roots: Sequence[Path]) -> Path | None:
     return None
 
 
-def _target_entries(where: str, target: str, entries: Any) -> tuple[str, list[str]]:
+@dataclass
+class TopEntry:
+    match: str = "glob"
+    names: list[str] = field(default_factory=list)
+    # ``- sources: [glob, ...]``: the only ``source:`` files the matching agents may get.
+    sources: list[str] | None = None
+
+
+def _sources(where: str, target: str, value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise CompileError(f"{where}: target {target!r}: sources: expected a list of path globs (e.g. ['files/common/*'])")
+    return [v[len(SALT_URL):] if v.startswith(SALT_URL) else v for v in value]
+
+
+def _target_entries(where: str, target: str, entries: Any) -> TopEntry:
     if not isinstance(entries, list):
         raise CompileError(f"{where}: target {target!r} must map to a list of SLS names")
-    match, names = "glob", []
+    entry_out = TopEntry()
     for entry in entries:
         if isinstance(entry, str):
-            names.append(entry)
+            entry_out.names.append(entry)
         elif isinstance(entry, dict) and list(entry) == ["match"]:
-            match = str(entry["match"])
+            entry_out.match = str(entry["match"])
+        elif isinstance(entry, dict) and list(entry) == ["sources"]:
+            entry_out.sources = _sources(where, target, entry["sources"])
         else:
             raise CompileError(f"{where}: target {target!r}: unexpected entry {entry!r}")
-    if match not in MATCHERS:
-        raise CompileError(f"{where}: target {target!r}: match type {match!r} is not supported ({', '.join(MATCHERS)})")
-    return match, names
+    if entry_out.match not in MATCHERS:
+        raise CompileError(f"{where}: target {target!r}: match type {entry_out.match!r} is not supported ({', '.join(MATCHERS)})")
+    return entry_out
 
 
-def matching_sls(top: Any, agent_id: str, where: str) -> list[str]:
-    """The SLS names for ``agent_id``, in top-file order, each once."""
+def matching_entries(top: Any, agent_id: str, where: str) -> list[TopEntry]:
+    """The top file's entries whose target matches ``agent_id``, in top-file order."""
     if top is None:
         return []
     if not isinstance(top, dict):
@@ -54,17 +71,31 @@ def matching_sls(top: Any, agent_id: str, where: str) -> list[str]:
     targets = top.get("base") or {}
     if not isinstance(targets, dict):
         raise CompileError(f"{where}: 'base' must map targets to lists of SLS names")
-    names: list[str] = []
-    for target, entries in targets.items():
-        match, sls_names = _target_entries(where, str(target), entries)
-        if MATCHERS[match](agent_id, str(target)):
-            names.extend(sls_names)
-    return list(dict.fromkeys(names))
+    entries = [(str(target), _target_entries(where, str(target), e)) for target, e in targets.items()]
+    return [entry for target, entry in entries if MATCHERS[entry.match](agent_id, target)]
+
+
+def matching_sls(top: Any, agent_id: str, where: str) -> list[str]:
+    """The SLS names for ``agent_id``, in top-file order, each once."""
+    return list(dict.fromkeys(n for e in matching_entries(top, agent_id, where) for n in e.names))
+
+
+def allowed_sources(top: Any, agent_id: str, where: str) -> list[str] | None:
+    """The ``source:`` globs ``agent_id`` may use: the union over its matching targets that
+    say ``sources``; None (no restriction) when none of them does."""
+    lists = [e.sources for e in matching_entries(top, agent_id, where) if e.sources is not None]
+    return None if not lists else list(dict.fromkeys(g for globs in lists for g in globs))
+
+
+def read_top(roots: Sequence[Path], context: dict[str, Any]) -> tuple[Path | None, Any]:
+    """The roots' top file, rendered (None, None without one)."""
+    path = find_top(roots)
+    if path is None:
+        return None, None
+    return path, render_yaml_file(environment(roots), path, context)
 
 
 def top_sls(roots: Sequence[Path], context: dict[str, Any], agent_id: str) -> tuple[Path | None, list[str]]:
     """Render the roots' top file and return it with the SLS names that match the agent."""
-    path = find_top(roots)
-    if path is None:
-        return None, []
-    return path, matching_sls(render_yaml_file(environment(roots), path, context), agent_id, str(path))
+    path, top = read_top(roots, context)
+    return path, matching_sls(top, agent_id, str(path))

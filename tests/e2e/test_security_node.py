@@ -1,0 +1,71 @@
+"""Attacks from an accepted agent, a rogue bootstrap reply and a local user, against real
+master and agent processes (issue #11 items 2, 8, 9, 13; issue #12 item 2)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+import zmq
+
+from saline.protocol.codec import decode_message, unpack
+from saline.protocol.keys import load_or_create
+from saline.protocol.messages import Hello, Job
+from saline.protocol.codec import pack
+
+from .procs import BIN, wait_for
+from .rogue import rogue_agent_socket
+
+pytestmark = pytest.mark.e2e
+
+HOSTNAME = "mallory\n/stolen:\n  file.managed:\n    - contents: {{ pillar['secret'] }}\n"
+
+
+def _jobs_received(sock: zmq.Socket, seconds: float) -> list[dict]:
+    bodies, deadline = [], time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        if sock.poll(int(left * 1000) + 1):
+            msg = decode_message(sock.recv())
+            if isinstance(msg, Job):
+                bodies.append(unpack(msg.body))
+    return bodies
+
+
+def test_spoofed_id_and_injected_hostname_get_no_other_pillar(deployment):
+    """An accepted agent says hello with facts {"id": "alpha", "hostname": <YAML>}: its job holds
+    its own pillar only, and exactly the one state its top file gives it."""
+    d = deployment
+    (d.base / "pillar" / "nodes").mkdir(parents=True)
+    (d.base / "pillar" / "top.sls").write_text("base:\n  '*':\n    - nodes.{{ grains['id'] }}\n")
+    (d.base / "pillar" / "nodes" / "alpha.sls").write_text("secret: alpha-secret\n")
+    (d.base / "pillar" / "nodes" / "mallory.sls").write_text("secret: mallory-secret\n")
+    (d.base / "states").mkdir()
+    (d.base / "states" / "top.sls").write_text("base:\n  '*':\n    - motd\n")
+    (d.base / "states" / "motd.sls").write_text(
+        "/etc/motd:\n  file.managed:\n    - contents: \"{{ pillar['secret'] }} on {{ grains['hostname'] }}\"\n"
+    )
+    ctx = zmq.Context()
+    sock, keys = rogue_agent_socket(ctx, f"tcp://127.0.0.1:{d.port}", d.master_dir / "pki", d.base / "mallory-pki")
+    try:
+        spoof = pack(Hello(agent_id="mallory", version="rogue", sign_pub=keys.public.sign_pub,
+                           facts={"id": "alpha", "hostname": HOSTNAME}))
+        sock.send(spoof)
+        d.wait_agent_state("mallory", "pending")
+        assert d.cli("keys", "accept", "mallory").returncode == 0
+        sock.send(spoof)
+        d.wait_agent_state("mallory", "up")
+        cli = subprocess.Popen([str(BIN / "saline"), "--socket", str(d.socket), "apply", "mallory", "--timeout", "2"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            jobs = _jobs_received(sock, 4)
+        finally:
+            cli.kill()
+            cli.wait(5)
+    finally:
+        sock.close(linger=0)
+        ctx.term()
+    assert len(jobs) == 1, jobs
+    states = jobs[0]["kwargs"]["run"]["states"]
+    assert [(s["id"], s["args"]["contents"]) for s in states] == [("/etc/motd", f"mallory-secret on {HOSTNAME}")]
+    assert "alpha-secret" not in repr(jobs)
