@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from saline.protocol.codec import describe_validation_error
 
 from saline.states.engine.base import REGISTRY, Plan, Refuse, StateContext, StateFunction, execute_step
-from saline.states.engine.runner import CommandError, PathOutsideRoot
+from saline.states.engine.runner import CommandError, CommandResult, PathOutsideRoot
 
 log = logging.getLogger("saline.states")
 
@@ -63,11 +63,20 @@ def _plan(fn: StateFunction, args, ctx: StateContext) -> tuple[Any, Plan]:
     return facts, fn.plan(args, facts)
 
 
-def run_steps(steps: list, ctx: StateContext, ran: list[str] | None = None) -> None:
-    """Run the steps in order; ``ran`` collects the description of each one that succeeded."""
+def run_steps(steps: list, ctx: StateContext, ran: list[str] | None = None,
+              outputs: list[CommandResult] | None = None) -> None:
+    """Run the steps in order; ``ran`` collects the description of each one that succeeded,
+    ``outputs`` the result of each command (a failed one too)."""
     for step in steps:
         log.info("step: %s", step.description)
-        execute_step(step, ctx.runner)
+        try:
+            output = execute_step(step, ctx.runner)
+        except CommandError as exc:
+            if outputs is not None:
+                outputs.append(exc.result)
+            raise
+        if outputs is not None and output is not None:
+            outputs.append(output)
         if ran is not None:
             ran.append(step.description)
 
@@ -90,6 +99,9 @@ def apply_one(state_id: str, fun: str, args: dict[str, Any], ctx: StateContext, 
     name = str(args.get("name", state_id))
     changes: dict[str, Any] = {}
     ran: list[str] = []  # steps that succeeded: a later failure must not hide what they changed
+    outputs: list[CommandResult] = []  # every command that ran, for the module's report
+    fn: StateFunction | None = None
+    parsed = None
 
     def done(result: bool | None, comment: str, changes: dict | None = None) -> StateResult:
         return StateResult(
@@ -98,6 +110,8 @@ def apply_one(state_id: str, fun: str, args: dict[str, Any], ctx: StateContext, 
         )
 
     def failed(comment: str) -> StateResult:
+        if fn is not None and fn.report is not None and outputs:
+            return done(False, comment, fn.report(parsed, outputs).changes)  # Salt: the failed command's output
         if not ran:
             return done(False, comment)
         return done(False, f"{comment} (after these steps had run: {'; '.join(ran)})", changes)
@@ -116,8 +130,8 @@ def apply_one(state_id: str, fun: str, args: dict[str, Any], ctx: StateContext, 
         if ctx.test:
             return done(None, "Would: " + "; ".join(descriptions), changes)
         try:
-            run_steps(plan.steps, ctx, ran)
-            run_steps(watch_steps, ctx, ran)
+            run_steps(plan.steps, ctx, ran, outputs)
+            run_steps(watch_steps, ctx, ran, outputs)
         except BaseException:
             run_cleanup(plan.cleanup, ctx, ran, raise_errors=False)  # the first failure is the one to report
             raise
@@ -131,6 +145,9 @@ def apply_one(state_id: str, fun: str, args: dict[str, Any], ctx: StateContext, 
                     + "; ".join(s.description for s in again.steps),
                     changes,
                 )
+        if fn.report is not None:
+            report = fn.report(parsed, outputs)
+            return done(report.result, report.comment, report.changes)
         return done(True, "; ".join(descriptions), changes)
     except Refuse as exc:
         return done(False, f"refused: {exc}")

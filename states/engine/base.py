@@ -10,7 +10,10 @@ A state function is declared once with :func:`state_function` and consists of
   ``changes`` a Salt user expects to see). Raise :class:`Refuse` to refuse with a
   reason (nothing runs; the state fails with that comment);
 * optionally ``mod_watch(args, facts)`` returning steps to run when a watched state
-  changed (restart a service when its config changed).
+  changed (restart a service when its config changed);
+* optionally ``report(args, results)`` turning the results of the commands that ran into
+  the state's :class:`Report` (``cmd.run``: Salt's ``{pid, retcode, stdout, stderr}``),
+  also when a command failed.
 
 The engine applies the plan, gathers facts again and plans again: a non-empty second
 plan fails the state as "not idempotent" (unless the function declares
@@ -143,6 +146,15 @@ class StateContext:
     node: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Report:
+    """What a state reports from the commands it ran, instead of its plan's changes."""
+
+    changes: dict[str, Any]
+    comment: str
+    result: bool = True
+
+
 # ---- the declaration ------------------------------------------------------------------
 
 A = TypeVar("A", bound=StateArgs)
@@ -158,6 +170,7 @@ class StateFunction(Generic[A, F]):
     mod_watch: Callable[[A, F], list[Any]] | None = None
     converges: bool = True
     doc: str = ""
+    report: Callable[[A, list[CommandResult]], Report] | None = None
 
 
 REGISTRY: dict[str, StateFunction] = {}
@@ -170,6 +183,7 @@ def state_function(
     facts: Callable[[A, StateContext], F],
     mod_watch: Callable[[A, F], list[Any]] | None = None,
     converges: bool = True,
+    report: Callable[[A, list[CommandResult]], Report] | None = None,
 ) -> Callable[[Callable[[A, F], Plan]], Callable[[A, F], Plan]]:
     """Decorator on the ``plan`` function that registers the state function.
 
@@ -182,7 +196,7 @@ def state_function(
     def register(plan: Callable[[A, F], Plan]) -> Callable[[A, F], Plan]:
         if name in REGISTRY:
             raise RuntimeError(f"state function {name} registered twice")
-        REGISTRY[name] = StateFunction(name, args_model, facts, plan, mod_watch, converges, plan.__doc__ or "")
+        REGISTRY[name] = StateFunction(name, args_model, facts, plan, mod_watch, converges, plan.__doc__ or "", report)
         return plan
 
     return register

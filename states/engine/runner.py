@@ -25,6 +25,7 @@ STDERR_TAIL = 800
 
 class CommandResult(BaseModel):
     argv: list[str]
+    pid: int | None = None  # None when the command could not be started
     rc: int
     stdout: str
     stderr: str
@@ -87,22 +88,25 @@ class Runner:
             raise ValueError("empty argv")
         full_env = {**self.env, **(env or {})}
         started = time.monotonic()
+        pid: int | None = None
+        limit = timeout or self.timeout
         try:
-            proc = subprocess.run(
-                argv,
-                input=input.encode() if isinstance(input, str) else input,
-                capture_output=True,
-                env=full_env,
-                timeout=timeout or self.timeout,
-                check=False,
-            )
-            rc, out, err = proc.returncode, proc.stdout, proc.stderr
+            # Popen rather than subprocess.run: cmd.run reports the pid, as Salt does.
+            with subprocess.Popen(argv, stdin=subprocess.PIPE if input is not None else None,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env) as proc:
+                pid = proc.pid
+                try:
+                    out, err = proc.communicate(input.encode() if isinstance(input, str) else input, timeout=limit)
+                    rc = proc.returncode
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    out, err = proc.communicate()
+                    rc, err = 124, err + f"\ntimed out after {limit}s".encode()
         except FileNotFoundError:
             rc, out, err = 127, b"", f"{argv[0]}: command not found".encode()
-        except subprocess.TimeoutExpired as exc:
-            rc, out, err = 124, exc.stdout or b"", (exc.stderr or b"") + f"\ntimed out after {timeout or self.timeout}s".encode()
         result = CommandResult(
             argv=argv,
+            pid=pid,
             rc=rc,
             stdout=out.decode(errors="replace"),
             stderr=err.decode(errors="replace"),

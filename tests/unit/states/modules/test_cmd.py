@@ -30,8 +30,8 @@ def test_commands_refused_with_a_reason(bad, msg):
 
 def test_guards_accept_a_string_or_a_list_of_strings_and_argv_lists():
     args = mod.RunArgs(name="true", unless="test -e /x", onlyif=["true", ["test", "-d", "/"]], creates="/a")
-    assert args.unless == [["test", "-e", "/x"]]
-    assert args.onlyif == [["true"], ["test", "-d", "/"]]
+    assert args.unless == ["test -e /x"] and args.argv(args.unless[0]) == ["test", "-e", "/x"]
+    assert args.onlyif == ["true", ["test", "-d", "/"]]
     assert args.creates == ["/a"]
 
 
@@ -45,7 +45,10 @@ def test_env_as_salt_writes_it():
 @pytest.mark.parametrize("args,msg", [
     ({"creates": "relative"}, "not an absolute path"),
     ({"cwd": "/tmp/../etc"}, "'..'"),
-    ({"runas": "nobody"}, "runas"),
+    ({"runas": ""}, "runas"),
+    ({"shell": "bash"}, "not an absolute path"),
+    ({"unless": "test -e $HOME/x"}, "shell syntax"),
+    ({"output_loglevel": "loud"}, "output_loglevel"),
     ({"unless": []}, "non-empty"),
     ({"timeout": 0}, "greater than 0"),
 ])
@@ -56,11 +59,11 @@ def test_argument_errors(args, msg):
 
 def test_plan_runs_the_command_with_cwd_env_and_retcodes():
     args = mod.RunArgs(name="make install", cwd="/src", env={"DESTDIR": "/x"}, success_retcodes=[2], timeout=60)
-    facts = mod.CmdFacts(argv=mod.in_cwd(args.argv(), "/root/src"))
+    facts = mod.CmdFacts(argv=mod.in_cwd(args.argv(), "/root/src"), env=args.env)
     (step,) = mod.run(args, facts).steps
     assert step.argv == ["env", "-C", "/root/src", "--", "make", "install"]
     assert (step.env, step.ok_rc, step.timeout) == ({"DESTDIR": "/x"}, [0, 2], 60)
-    assert mod.run(args, facts).changes == {"command": "make install"}
+    assert mod.run(args, facts).changes == {"cmd": "make install"}  # Salt's test=True changes
 
 
 def test_plan_with_a_guard_holding_is_empty():
