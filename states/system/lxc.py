@@ -1,0 +1,100 @@
+"""Reading LXC on a node: container state (``lxc-info``), the host's cgroup version,
+the fixed MAC saline gives a container, and whether Pacemaker owns a container (an
+``ocf:heartbeat:lxc`` primitive in the CIB with ``container=NAME``)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel
+
+from saline.states.engine.runner import Runner
+from saline.states.system.cib import QUERY_ARGV
+
+DEFAULT_LXCPATH = "/var/lib/lxc"
+ONDISK_CIB = "/var/lib/pacemaker/cib/cib.xml"
+# lxc-create's own rule is looser; this one is safe as a path component and an argv word.
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+
+ContainerState = Literal["RUNNING", "STOPPED", "FROZEN", "STARTING", "STOPPING", "ABORTING", "FREEZING", "THAWED", "absent"]
+
+
+def check_container_name(value: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError(f"{value!r} is not a container name (letters, digits, _ . -, not starting with a symbol, at most 64)")
+    return value
+
+
+def check_mac(value: str) -> str:
+    value = value.lower()
+    if not _MAC.match(value):
+        raise ValueError(f"{value!r} is not a MAC address like 02:1a:2b:3c:4d:5e")
+    if int(value[:2], 16) & 1:
+        raise ValueError(f"{value!r} is a multicast address: a container needs a unicast MAC")
+    return value
+
+
+ContainerName = Annotated[str, AfterValidator(check_container_name)]
+Mac = Annotated[str, AfterValidator(check_mac)]
+
+
+def fixed_hwaddr(name: str) -> str:
+    """A MAC that depends on the container name only: the same on both nodes, so a failover
+    keeps it and the neighbours' ARP caches stay right (the seed's MAC/ARP problem).
+    ``02`` = locally administered unicast; 40 bits of SHA-256 of the name follow."""
+    digest = hashlib.sha256(name.encode()).digest()[:5]
+    return "02:" + ":".join(f"{b:02x}" for b in digest)
+
+
+def cgroup_version(runner: Runner) -> Literal["v1", "v2"]:
+    """v2 when /sys/fs/cgroup is the unified hierarchy; v1 for legacy and hybrid layouts
+    (LXC puts v1 controller limits on the v1 hierarchies there)."""
+    return "v2" if runner.path("/sys/fs/cgroup/cgroup.controllers").exists() else "v1"
+
+
+def state(runner: Runner, lxcpath: str, name: str) -> ContainerState:
+    """``lxc-info -s -H``; a container LXC does not know is ``absent``."""
+    result = runner.run(["lxc-info", "-P", lxcpath, "-n", name, "-s", "-H"], timeout=30)
+    if result.rc != 0:
+        if "doesn't exist" in result.stderr or "does not exist" in result.stderr or not runner.path(f"{lxcpath}/{name}/config").exists():
+            return "absent"
+        raise RuntimeError(result.describe())
+    text = result.stdout.strip().upper()
+    return text if text in ContainerState.__args__ else "absent"  # type: ignore[attr-defined, return-value]
+
+
+class PacemakerOwner(BaseModel):
+    resource: str  # the primitive's id
+    source: Literal["live", "on-disk"]
+
+
+def _lxc_primitives(xml: str, name: str) -> str | None:
+    root = ET.fromstring(xml)
+    for prim in root.iter("primitive"):
+        if prim.get("type") != "lxc" or prim.get("provider") not in (None, "heartbeat"):
+            continue
+        for nv in prim.iter("nvpair"):
+            if nv.get("name") == "container" and nv.get("value") == name:
+                return prim.get("id")
+    return None
+
+
+def pacemaker_owner(runner: Runner, name: str) -> PacemakerOwner | None:
+    """The lxc primitive that manages container ``name``, from the live CIB, or from the
+    node's on-disk CIB when no cluster is running here (it will own it once it starts)."""
+    if runner.which("cibadmin") is None:
+        return None
+    result = runner.run(QUERY_ARGV, timeout=30)
+    if result.rc == 0:
+        found = _lxc_primitives(result.stdout, name)
+        return PacemakerOwner(resource=found, source="live") if found else None
+    ondisk = runner.path(ONDISK_CIB)
+    if ondisk.exists():
+        found = _lxc_primitives(Path(ondisk).read_text(errors="replace"), name)
+        return PacemakerOwner(resource=found, source="on-disk") if found else None
+    return None

@@ -1,0 +1,114 @@
+"""lxc.* with real busybox containers, offline, in a network namespace with a br0.
+
+What is real here: lxc-create (busybox template), lxc-start/stop/wait/info/attach, the
+veth on br0, the memory limit in the container's cgroup, the MAC inside the container,
+cibadmin on a CIB file for the Pacemaker-ownership checks.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from saline.states.system.lxc import fixed_hwaddr
+from tests.harness import assert_full_cycle, assert_refused, run
+from tests.real.lxcnet import LxcNet, lxc_net  # noqa: F401
+
+pytestmark = pytest.mark.real
+
+MEMORY = 64 * 1024**2
+
+
+def present_args(net: LxcNet, name: str = "bb1", **extra) -> dict:
+    return {"name": name, "lxcpath": str(net.lxcpath), "template": "busybox", "link": "br0", "memory": "64M", **extra}
+
+
+def config_of(net: LxcNet, name: str = "bb1") -> str | None:
+    path = net.lxcpath / name / "config"
+    return path.read_text() if path.exists() else None
+
+
+def state_of(net: LxcNet, name: str = "bb1") -> str:
+    return net.runner().run(["lxc-info", "-P", str(net.lxcpath), "-n", name, "-s", "-H"]).stdout.strip()
+
+
+def memory_limit(net: LxcNet, name: str) -> int:
+    pid = net.run("lxc-info", "-P", str(net.lxcpath), "-n", name, "-p", "-H").strip()
+    cgroup = next(line.split(":", 2)[2] for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+                  if line.split(":")[1] == "memory")
+    return int(Path(f"/sys/fs/cgroup/memory{cgroup}/memory.limit_in_bytes").read_text())
+
+
+def test_container_created_started_limited_and_kept_converged(lxc_net: LxcNet):
+    net, runner = lxc_net, lxc_net.runner()
+    created = assert_full_cycle("lxc.present", present_args(net), runner, lambda: config_of(net))
+    assert created.changes["created"] == "bb1"
+    assert "lxc.net.0.hwaddr = " + fixed_hwaddr("bb1") in config_of(net)
+
+    assert_full_cycle("lxc.running", {"name": "bb1", "lxcpath": str(net.lxcpath)}, runner, lambda: state_of(net))
+    assert state_of(net) == "RUNNING"
+    assert memory_limit(net, "bb1") == MEMORY
+    mac = net.run("lxc-attach", "-P", str(net.lxcpath), "-n", "bb1", "--", "cat", "/sys/class/net/eth0/address").strip()
+    assert mac == fixed_hwaddr("bb1")
+    assert net.run("ip", "-o", "link", "show", "master", "br0").count("veth") == 1
+
+    # A hand edit of a managed key is drift: --test shows it, apply fixes it; an operator's
+    # own key and a comment survive; blanks and order are not drift.
+    config = net.lxcpath / "bb1" / "config"
+    text = config.read_text().replace(f"lxc.net.0.hwaddr = {fixed_hwaddr('bb1')}", "lxc.net.0.hwaddr   =   02:00:00:00:00:01")
+    config.write_text("# operator note\nlxc.environment = SITE=lab\n" + text)
+    dry = run("lxc.present", present_args(net), runner, test=True)
+    assert dry.result is None and dry.changes["keys"] == ["lxc.net.0.hwaddr"], dry
+    assert "02:00:00:00:00:01" in config.read_text()
+    fixed = run("lxc.present", present_args(net), runner)
+    assert fixed.result is True and "+lxc.net.0.hwaddr = " + fixed_hwaddr("bb1") in fixed.changes["diff"], fixed
+    after = config.read_text()
+    assert "# operator note\nlxc.environment = SITE=lab\n" in after and "02:00:00:00:00:01" not in after
+    config.write_text("\n".join(sorted(after.splitlines(), reverse=True)).replace(" = ", "=") + "\n")
+    assert run("lxc.present", present_args(net), runner, test=True).changes == {}
+
+    assert_full_cycle("lxc.stopped", {"name": "bb1", "lxcpath": str(net.lxcpath), "timeout": 5}, runner, lambda: state_of(net))
+    assert state_of(net) == "STOPPED"
+
+
+def test_bad_input_and_missing_container_are_refused(lxc_net: LxcNet):
+    net, runner = lxc_net, lxc_net.runner()
+    nothing = lambda: sorted(p.name for p in net.lxcpath.iterdir())  # noqa: E731
+    assert_refused("lxc.present", present_args(net, hwaddr="01:00:5e:00:00:01"), runner, nothing, "multicast")
+    assert_refused("lxc.present", present_args(net, name="-rf"), runner, nothing, "not a container name")
+    assert_refused("lxc.present", present_args(net, config={"lxc.utsname": "x"}), runner, nothing, "lxc.utsname")
+    assert_refused("lxc.running", {"name": "nope", "lxcpath": str(net.lxcpath)}, runner, nothing, "does not exist")
+
+
+def test_pacemaker_owned_container_is_left_to_pacemaker(lxc_net: LxcNet):
+    net, runner = lxc_net, lxc_net.runner()
+    primitive = ('<primitive id="res_lxc_bb2" class="ocf" provider="heartbeat" type="lxc"><instance_attributes id="res_lxc_bb2-ia">'
+                 '<nvpair id="res_lxc_bb2-c" name="container" value="bb2"/></instance_attributes></primitive>')
+    subprocess.run(["cibadmin", "--create", "-o", "resources", "-X", primitive], check=True,
+                   env={"CIB_file": str(net.cib_file), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+    assert_refused("lxc.present", present_args(net, "bb2", start_auto=True), runner, lambda: config_of(net, "bb2"), "res_lxc_bb2")
+    made = run("lxc.present", present_args(net, "bb2"), runner)
+    assert made.result is True, made.comment
+    assert "lxc.start.auto = 0" in config_of(net, "bb2")
+    for fun in ("lxc.running", "lxc.stopped"):
+        res = assert_refused(fun, {"name": "bb2", "lxcpath": str(net.lxcpath)}, runner, lambda: state_of(net, "bb2"), "pacemaker.primitive")
+        assert "res_lxc_bb2" in res.comment
+    assert state_of(net, "bb2") == "STOPPED"
+
+
+def test_config_converted_full_cycle_and_unknown_keys_refused(tmp_path: Path):
+    from saline.states.engine.runner import Runner
+    from tests.paths import FIXTURES
+
+    config = tmp_path / "lxc1/www/config"
+    config.parent.mkdir(parents=True)
+    config.write_text((FIXTURES / "lxc/seed-openvz-www.conf").read_text())
+    runner = Runner(root=tmp_path)
+    args = {"name": "/lxc1/www/config", "cgroup": "v1"}
+    applied = assert_full_cycle("lxc.config_converted", args, runner, config.read_text)
+    assert applied.changes["renamed"]["lxc.utsname"] == "lxc.uts.name"
+    assert "# /dev/null\n" in config.read_text()  # comments stay where they were
+    config.write_text((FIXTURES / "lxc/lxc07-unknown.conf").read_text())
+    assert_refused("lxc.config_converted", args, runner, config.read_text, "lxc.mystery.option")

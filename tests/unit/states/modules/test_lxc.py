@@ -1,0 +1,79 @@
+"""lxc.* plans from facts: the LV-backed creation argv, cgroup v1/v2 limits, Pacemaker ownership."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from pydantic import ValidationError
+
+from saline.states.engine.base import Refuse
+from saline.states.modules import lxc
+from saline.states.system.lxc import PacemakerOwner, fixed_hwaddr
+from tests.paths import FIXTURES
+
+SEED_ARGS = {"name": "www", "lxcpath": "/lxc1", "template": "debian", "backing": "lvm", "vgname": "vg_node1",
+             "size": "4G", "memory": "512M", "swap": "256M", "cpu_shares": 512, "arch": "x86"}
+
+
+def facts(text: str | None = None, cgroup: str = "v1", owner: str | None = None) -> lxc.PresentFacts:
+    return lxc.PresentFacts(config_text=text, config_host_path="/lxc1/www/config", cgroup=cgroup,
+                            owner=PacemakerOwner(resource=owner, source="live") if owner else None)
+
+
+def test_seed_lvm_container_is_created_with_lxc_create_b_lvm():
+    args = lxc.PresentArgs(**SEED_ARGS)
+    plan = lxc.present(args, facts())
+    create, configure = plan.steps
+    # the seed: lxc-create -n www -B lvm --lvname www --vgname vg_node1 --fstype ext4 --fssize 4GB
+    assert create.argv == ["lxc-create", "-P", "/lxc1", "-n", "www", "-t", "debian", "-B", "lvm", "--vgname", "vg_node1",
+                           "--lvname", "www", "--fstype", "ext4", "--fssize", "4GB"]
+    assert configure.argv == [sys.executable, "-m", "saline.states.system.lxcconf", "/lxc1/www/config"]
+    keys = plan.changes["keys"]
+    assert keys["lxc.rootfs.path"] == "lvm:/dev/vg_node1/www"
+    assert keys["lxc.net.0.hwaddr"] == fixed_hwaddr("www") and keys["lxc.net.0.link"] == "br0"
+    assert keys["lxc.cgroup.memory.limit_in_bytes"] == "512M" and keys["lxc.cgroup.memory.memsw.limit_in_bytes"] == "768M"
+    assert keys["lxc.arch"] == "x86"
+
+
+def test_limits_follow_the_hosts_cgroup_version():
+    args = lxc.PresentArgs(**SEED_ARGS)
+    v1_text = "lxc.uts.name = www\nlxc.cgroup.memory.limit_in_bytes = 512M\nlxc.cgroup.cpu.shares = 512\n"
+    plan = lxc.present(args, facts(v1_text, cgroup="v2"))
+    assert "-lxc.cgroup.memory.limit_in_bytes = 512M" in plan.changes["diff"]
+    assert "+lxc.cgroup2.memory.max = 512M" in plan.changes["diff"]
+    assert "+lxc.cgroup2.cpu.weight = 50" in plan.changes["diff"]
+
+
+def test_pacemaker_owned_container_gets_start_auto_off_and_refuses_autostart():
+    plan = lxc.present(lxc.PresentArgs(**SEED_ARGS), facts(owner="res_lxc_www"))
+    assert plan.changes["keys"]["lxc.start.auto"] == "0"
+    with pytest.raises(Refuse, match="res_lxc_www"):
+        lxc.present(lxc.PresentArgs(**SEED_ARGS, start_auto=True), facts(owner="res_lxc_www"))
+
+
+def test_existing_lv_without_container_is_refused():
+    from saline.states.system.lvm import LV
+
+    f = facts()
+    f.lv = LV(lv_name="www", vg_name="vg_node1", lv_size=4 * 1024**3, lv_attr="-wi-------")
+    with pytest.raises(Refuse, match="already exists"):
+        lxc.present(lxc.PresentArgs(**SEED_ARGS), f)
+
+
+@pytest.mark.parametrize("bad", [{"backing": "lvm", "size": None}, {"swap": "1G", "memory": None}, {"hwaddr": "zz"},
+                                 {"config": {"lxc.network.type": "veth"}}, {"name": "../x"}])
+def test_bad_arguments(bad):
+    with pytest.raises(ValidationError):
+        lxc.PresentArgs(**{**SEED_ARGS, **bad})
+
+
+def test_config_converted_plans_the_seed_config_and_names_unknown_keys():
+    seed = (FIXTURES / "lxc/seed-openvz-www.conf").read_text()
+    plan = lxc.config_converted(lxc.ConvertedArgs(name="/lxc1/www/config"), lxc.ConvertedFacts(text=seed, cgroup="v1"))
+    assert plan.changes["renamed"] == {"lxc.utsname": "lxc.uts.name", "lxc.tty": "lxc.tty.max", "lxc.pts": "lxc.pty.max",
+                                       "lxc.rootfs": "lxc.rootfs.path"}
+    assert "+lxc.uts.name = www" in plan.changes["diff"]
+    unknown = (FIXTURES / "lxc/lxc07-unknown.conf").read_text()
+    with pytest.raises(Refuse, match="lxc.mystery.option"):
+        lxc.config_converted(lxc.ConvertedArgs(name="/x"), lxc.ConvertedFacts(text=unknown, cgroup="v1"))
