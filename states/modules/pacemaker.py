@@ -37,6 +37,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from saline.states.system import cib
+from saline.states.system.cib_meaning import legacy_role, same
 from saline.states.engine.base import CommandStep, Facts, Plan, Refuse, StateArgs, StateContext, state_function
 from saline.states.system.pcmk_metadata import ParamMeta, agent_parameters, check_value, cluster_options
 
@@ -45,7 +46,8 @@ Role = Literal["Started", "Stopped", "Promoted", "Unpromoted", "Master", "Slave"
 Action = Literal["start", "stop", "promote", "demote"]
 # The op attributes Pacemaker's schema allows besides id, name, interval, timeout and role.
 OpOption = Literal["description", "enabled", "interval-origin", "on-fail", "record-pending", "start-delay"]
-RESOURCE_TAGS = ("primitive", "group", "clone", "bundle")
+RESOURCE_TAGS = ("primitive", "group", "clone", "master", "bundle")
+CLONE_TAGS = ("clone", "master")  # <master>: a promotable clone as crmsh and Pacemaker 1.x write it
 _AGENT = re.compile(r"^(ocf:[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+|(lsb|service|systemd|stonith|nagios|upstart):[A-Za-z0-9_.@-]+)$")
 _SCORE = re.compile(r"^[-+]?(\d+|INFINITY)$")
 
@@ -78,9 +80,11 @@ def _cibadmin(op: str, scope: str, el: ET.Element, what: str) -> CommandStep:
 
 
 def object_plan(label: str, old: ET.Element | None, new: ET.Element, scope: str, *, create_scope: str | None = None,
-                create_el: ET.Element | None = None) -> Plan:
-    """Plan for one CIB object: nothing if equal, else create or replace it."""
-    if cib.canonical(old) == cib.canonical(new):
+                create_el: ET.Element | None = None, spelling: bool = False) -> Plan:
+    """Plan for one CIB object: nothing if it means the same (cib_meaning: spelling, ids
+    and defaults aside), else create or replace it."""
+    # spelling: the change *is* the spelling (convert_legacy), so compare the text.
+    if (cib.canonical(old) == cib.canonical(new)) if spelling else same(old, new):
         return Plan(comment=f"{label} is in the desired state")
     changes = {"diff": cib.diff(old, new, label)}
     if old is None:
@@ -232,7 +236,7 @@ def _set_ops(prim: ET.Element, ops: list[Op], ids: cib.Ids) -> None:
     if holder is not None:
         for op_el in holder.findall("op"):
             try:
-                existing[(op_el.get("name"), cib.duration_ms(op_el.get("interval", "0")), op_el.get("role"))] = op_el
+                existing[(op_el.get("name"), cib.duration_ms(op_el.get("interval", "0")), legacy_role(op_el.get("role")))] = op_el
             except ValueError:
                 pass  # an interval we cannot read is not one we declared: it gets dropped
         prim.remove(holder)
@@ -241,7 +245,8 @@ def _set_ops(prim: ET.Element, ops: list[Op], ids: cib.Ids) -> None:
     holder = ET.Element("operations")
     prim.insert(position, holder)
     for op in ops:
-        old = existing.get(op.key())
+        name, interval, role = op.key()
+        old = existing.get((name, interval, legacy_role(role)))
         el = ET.SubElement(holder, "op")
         el.set("id", old.get("id") if old is not None else ids.new(f"{rid}-{op.name}-interval-{op.interval}"))
         el.set("name", op.name)
@@ -250,7 +255,8 @@ def _set_ops(prim: ET.Element, ops: list[Op], ids: cib.Ids) -> None:
             keep = old is not None and cib.same_duration(old.get("timeout"), op.timeout)
             el.set("timeout", old.get("timeout") if keep else op.timeout)
         if op.role is not None:
-            el.set("role", op.role)
+            # The existing spelling of the same role (Master for Promoted) stays.
+            el.set("role", old.get("role") if old is not None and legacy_role(old.get("role")) == legacy_role(op.role) else op.role)
         for k, v in _values(op.options).items():
             el.set(k, v)
         if old is not None:
@@ -286,6 +292,8 @@ class CloneArgs(StateArgs):
     resource: str
     promotable: bool = False
     meta: dict[str, Scalar] = Field(default_factory=dict)
+    # An existing <master> (crmsh "ms") is adopted as is; true converts it to a promotable <clone>.
+    convert_legacy: bool = False
 
 
 def _resources_copy(facts: CibFacts) -> tuple[ET.Element, ET.Element, cib.Ids]:
@@ -302,14 +310,14 @@ def _detach(el: ET.Element, parents: dict[ET.Element, ET.Element]) -> None:
     # Pacemaker rejects an empty group: a group left without members goes too, unless it is
     # cloned (removing it would leave an empty clone, which Pacemaker rejects as well).
     if parent.tag == "group" and parent.find("primitive") is None and parent in parents:
-        if parents[parent].tag == "clone":
+        if parents[parent].tag in CLONE_TAGS:
             raise Refuse(f"taking {el.get('id')!r} would empty group {parent.get('id')!r}, "
                          f"which clone {parents[parent].get('id')!r} holds; change the clone first")
         parents[parent].remove(parent)
 
 
-def _resources_plan(label: str, old: ET.Element, new: ET.Element) -> Plan:
-    plan = object_plan("resources", old, new, "resources")
+def _resources_plan(label: str, old: ET.Element, new: ET.Element, spelling: bool = False) -> Plan:
+    plan = object_plan("resources", old, new, "resources", spelling=spelling)
     if plan.empty:
         plan.comment = f"{label} is in the desired state"
     else:
@@ -331,7 +339,7 @@ def group(args: GroupArgs, facts: CibFacts) -> Plan:
         el = cib.find_id(res, member)
         if el is None or el.tag != "primitive":
             raise Refuse(f"group member {member!r} is not a primitive in the CIB (declare it first and require it)")
-        if parents[el].tag == "clone":
+        if parents[el].tag in CLONE_TAGS:
             raise Refuse(f"{member!r} is cloned ({parents[el].get('id')}); a cloned primitive cannot join a group")
     if grp is None:
         grp = ET.SubElement(res, "group", id=args.name)
@@ -354,15 +362,22 @@ def group(args: GroupArgs, facts: CibFacts) -> Plan:
 
 @state_function("pacemaker.clone", CloneArgs, facts=cib_facts)
 def clone(args: CloneArgs, facts: CibFacts) -> Plan:
-    """A clone (``promotable: true`` for DRBD's ``ocf:linbit:drbd``) of a primitive or group."""
+    """A clone (``promotable: true`` for DRBD's ``ocf:linbit:drbd``) of a primitive or group.
+    A ``<master>`` of that id (crmsh's ``ms``) is adopted as the promotable clone it is, and
+    converted to ``<clone promotable=true>`` only with ``convert_legacy: true``."""
     old_res, res, ids = _resources_copy(facts)
-    _claim_id(_root(facts), "clone", args.name)
+    existing = cib.find_id(_root(facts), args.name)
+    if existing is not None and existing.tag == "master" and not args.promotable:
+        raise Refuse(f"{args.name!r} is a master/slave resource (<master>, a promotable clone) in the CIB; "
+                     "declare it with promotable: true to adopt it")
+    if existing is not None and existing.tag not in CLONE_TAGS:
+        raise Refuse(f"id {args.name!r} is already used by a {existing.tag} in the CIB")
     parents = cib.parent_map(res)
     child = cib.find_id(res, args.resource)
     if child is None or child.tag not in ("primitive", "group"):
         raise Refuse(f"resource {args.resource!r} is not a primitive or group in the CIB (declare it first and require it)")
     holder = parents[child]
-    clone_el = cib.find(res, "clone", args.name)
+    clone_el = next((el for el in (cib.find(res, t, args.name) for t in CLONE_TAGS) if el is not None), None)
     if clone_el is not None and holder is not clone_el:
         held = [c.get("id") for c in clone_el if c.tag in ("primitive", "group")]
         raise Refuse(f"clone {args.name} already holds {', '.join(held)}, not {args.resource}")
@@ -373,12 +388,42 @@ def clone(args: CloneArgs, facts: CibFacts) -> Plan:
         holder.insert(list(holder).index(child), clone_el)
         holder.remove(child)
         clone_el.append(child)
-    meta = _values(args.meta)
-    current = cib.nvpairs(clone_el, "meta_attributes").get("promotable", "false")
-    if args.promotable or current.lower() in ("true", "yes", "1"):
-        meta["promotable"] = cib.cib_value(args.promotable)
+    if clone_el.tag == "master" and args.convert_legacy:
+        _convert_master(clone_el)
+    meta = _legacy_spelling(_values(args.meta), cib.nvpairs(clone_el, "meta_attributes"))
+    if clone_el.tag == "clone":
+        current = cib.nvpairs(clone_el, "meta_attributes").get("promotable", "false")
+        if args.promotable or current.lower() in ("true", "yes", "1"):
+            meta["promotable"] = cib.cib_value(args.promotable)
     cib.set_nvpairs(clone_el, "meta_attributes", meta, ids, exclusive=False, position=0)
-    return _resources_plan(f"clone {args.name}", old_res, res)
+    converting = existing is not None and existing.tag == "master" and clone_el.tag == "clone"
+    plan = _resources_plan(f"clone {args.name}", old_res, res, spelling=converting)
+    if converting:
+        plan.changes["converted"] = f"<master> {args.name} → <clone promotable=true> (one replace of the resources section)"
+    return plan
+
+
+# Pacemaker 1.x / crmsh names of clone meta attributes, and the names they have today.
+LEGACY_META = {"promoted-max": "master-max", "promoted-node-max": "master-node-max"}
+
+
+def _legacy_spelling(wanted: dict[str, str], current: dict[str, str]) -> dict[str, str]:
+    """``wanted`` with each name as the CIB already spells it (master-max for
+    promoted-max), so an adopted object is edited in place, not given a twin."""
+    return {(LEGACY_META[k] if k in LEGACY_META and LEGACY_META[k] in current and k not in current else k): v
+            for k, v in wanted.items()}
+
+
+def _convert_master(el: ET.Element) -> None:
+    """<master> → <clone> with promotable=true, today's meta names and op roles."""
+    el.tag = "clone"
+    modern = {v: k for k, v in LEGACY_META.items()}
+    meta = el.find("meta_attributes")
+    for nv in meta.findall("nvpair") if meta is not None else []:
+        nv.set("name", modern.get(nv.get("name", ""), nv.get("name", "")))
+    for op in el.iter("op"):
+        if op.get("role") is not None:
+            op.set("role", legacy_role(op.get("role")) or "")
 
 
 # ---- constraints ---------------------------------------------------------------------------
