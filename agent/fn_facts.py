@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from saline.states.system.localfacts import gather
+from saline.states.system.localfacts import node_facts
 
 from .functions import FunctionContext, agent_function
 
 
 def gather_facts(agent_id: str, version: str) -> dict[str, Any]:
-    return {**gather(), "id": agent_id, "saline_version": version}
+    return node_facts(agent_id, version)  # the same facts saline call renders with
 
 
 @agent_function("facts.items")

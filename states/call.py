@@ -22,7 +22,8 @@ from saline.states.compile.compiler import CompileError, compile_file, compile_h
 from saline.states.compile.render import parse_yaml
 from saline.states.engine.run import RunResult
 from saline.states.engine.run import run as run_states
-from saline.states.system.localfacts import gather
+from saline.protocol import __version__
+from saline.states.system.localfacts import node_facts
 from saline.states.compile.pillar import deep_merge, load_pillar
 from saline.states.engine.report import render_run
 from saline.states.engine.runner import Runner
@@ -93,7 +94,7 @@ def call(local: bool, test: bool, root: Path, pillar_file: Path | None, pillar_r
     agent_id = agent_id or default_agent_id()
     if not is_agent_id(agent_id):
         raise click.UsageError(f"--id {agent_id!r} is not a valid agent id")
-    node = gather()
+    node = node_facts(agent_id, __version__)  # what an agent reports to its master, id included
     try:
         pillar = load_pillar(list(pillar_roots), agent_id, node) if pillar_roots else {}
         if pillar_file is not None:
