@@ -77,3 +77,36 @@ def test_config_converted_plans_the_seed_config_and_names_unknown_keys():
     unknown = (FIXTURES / "lxc/lxc07-unknown.conf").read_text()
     with pytest.raises(Refuse, match="lxc.mystery.option"):
         lxc.config_converted(lxc.ConvertedArgs(name="/x"), lxc.ConvertedFacts(text=unknown, cgroup="v1"))
+
+
+def _volume_facts(nodes: list[str], failed: bool = False, managed: bool = True):
+    from saline.states.modules import lxc_volume
+    from saline.states.modules.fs import Ext4Geometry, GrownFacts
+    from saline.states.system.blkid import BlockContent
+    from saline.states.system.pcmk_status import ResourceStatus
+
+    fs = GrownFacts(content=BlockContent(device="/dev/vg_node2/www", exists=True, tags={"TYPE": "ext4"}), mounted_at=[],
+                    device_size=8 * 1024**3, geometry=Ext4Geometry(block_count=262144, block_size=4096))
+    rsc = ResourceStatus(id="res_lxc_www", role="Started" if nodes else "Stopped", active=bool(nodes), failed=failed,
+                         managed=managed, blocked=False, nodes=nodes)
+    return lxc_volume.VolumeFacts(resource=rsc, node="node2", target_role=None, fs=fs)
+
+
+def test_volume_grown_plan_is_the_seeds_recipe_wrapped_in_a_pacemaker_stop_and_start():
+    from saline.states.modules import lxc_volume
+
+    plan = lxc_volume.volume_grown(lxc_volume.VolumeArgs(name="res_lxc_www", device="/dev/vg_node2/www"), _volume_facts(["node2"]))
+    argvs = [s.argv for s in plan.steps]
+    assert argvs[0] == ["crm_resource", "--resource", "res_lxc_www", "--meta", "--set-parameter", "target-role", "--parameter-value", "Stopped"]
+    assert argvs[1][:2] == ["crm_resource", "--wait"] and argvs[2][-2:] == ["stopped", "res_lxc_www"]
+    assert argvs[3] == ["e2fsck", "-f", "-p", "/dev/vg_node2/www"] and argvs[4] == ["resize2fs", "-p", "/dev/vg_node2/www"]
+    assert [s.argv for s in plan.cleanup][0] == ["crm_resource", "--resource", "res_lxc_www", "--meta", "--delete-parameter", "target-role"]
+
+
+@pytest.mark.parametrize("facts_kw, match", [({"nodes": ["node1"]}, "runs on node1"), ({"nodes": ["node2"], "failed": True}, "failed"),
+                                             ({"nodes": ["node2"], "managed": False}, "unmanaged")])
+def test_volume_grown_refusals(facts_kw, match):
+    from saline.states.modules import lxc_volume
+
+    with pytest.raises(Refuse, match=match):
+        lxc_volume.volume_grown(lxc_volume.VolumeArgs(name="res_lxc_www", device="/dev/vg_node2/www"), _volume_facts(**facts_kw))
