@@ -1,9 +1,14 @@
-"""DRBD 9 states: resource files, metadata, up/adjust, role, health, dopd permissions.
+"""DRBD 8.4 and 9 states: resource files, metadata, up/adjust, role, health, dopd permissions.
 
 * ``drbd.resource`` — ``/etc/drbd.d/NAME.res`` rendered from arguments (device, disk,
   protocol C, peers on the replication network, resource-level fencing with the
-  Pacemaker handlers as in the seed), checked by the real ``drbdadm dump`` *before* it is
-  written; metadata created once (``create-md`` only when ``drbdadm dump-md`` finds none);
+  Pacemaker handlers as in the seed) in the syntax of the node's DRBD (detected from
+  ``/proc/drbd``, ``modinfo``, ``drbdadm --version``; ``drbd_version`` forces it): 8.4 has
+  ``fencing`` in ``disk {}``, no ``node-id`` and the 8.4 handlers; 9 has ``fencing`` in
+  ``net {}``, ``node-id`` and the ``.9.sh`` handlers. Handler programs are looked up in the
+  installed packages (``dpkg-query -S``), e.g. dopd's ``drbd-peer-outdater`` (heartbeat).
+  The file is checked by the real ``drbdadm dump`` (8.4: with
+  ``DRBD_DRIVER_VERSION_OVERRIDE``, i.e. ``drbdadm-84``) *before* it is written; metadata created once (``create-md`` only when ``drbdadm dump-md`` finds none);
   then ``up`` (resource not in the kernel yet) or ``adjust`` (``drbdadm -d adjust`` shows
   pending commands, or the file changed).
 * ``drbd.role`` — primary/secondary.
@@ -30,7 +35,9 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from saline.states.engine.base import CommandStep, Facts, Plan, Refuse, SetAttrsStep, StateArgs, StateContext, WriteFileStep, state_function
+from saline.states.system import drbd_version
 from saline.states.system.drbd import ResourceStatus, drbd_error, metadata_state, parse_events2
+from saline.states.system.drbd_version import Syntax
 
 RESOURCE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 HOST_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
@@ -76,7 +83,7 @@ class DrbdNode(BaseModel):
     name: HostName  # as `uname -n` reports it on that node: drbdadm matches `on <host>` with it
     address: IPv4Address  # on the replication link (eth1 in the seed)
     port: int = Field(7789, ge=1, le=65535)
-    node_id: int = Field(ge=0, le=31)
+    node_id: int | None = Field(None, ge=0, le=31)  # DRBD 9 only (8.4 has none)
 
 
 class ResourceArgs(ResourceNamed):
@@ -85,15 +92,18 @@ class ResourceArgs(ResourceNamed):
     meta_disk: MetaDisk = "internal"
     protocol: Literal["A", "B", "C"] = "C"
     fencing: Literal["dont-care", "resource-only", "resource-and-stonith"] = "resource-only"
-    handlers: dict[str, str] = Field(default_factory=lambda: dict(SEED_HANDLERS))
+    # None: the fence handlers of the node's DRBD version for fence_peer, found in the installed packages.
+    handlers: dict[str, str] | None = None
+    fence_peer: Literal["crm", "dopd"] = "crm"  # Pacemaker constraints, or heartbeat's dopd (8.4)
+    drbd_version: Syntax | None = None  # None: detected on the node; set it when the module is not loaded yet
     nodes: list[DrbdNode] = Field(min_length=2)
     create_md: bool = True
     up: bool = True
 
     @field_validator("handlers")
     @classmethod
-    def _handlers(cls, v: dict[str, str]) -> dict[str, str]:
-        for key, cmd in v.items():
+    def _handlers(cls, v: dict[str, str] | None) -> dict[str, str] | None:
+        for key, cmd in (v or {}).items():
             if not HANDLER.match(key):
                 raise ValueError(f"{key!r} is not a handler name")
             if not cmd.startswith("/") or any(c in cmd for c in '"\\;\n'):
@@ -103,7 +113,7 @@ class ResourceArgs(ResourceNamed):
     @model_validator(mode="after")
     def _unique_nodes(self) -> "ResourceArgs":
         for what in ("name", "node_id", "address"):
-            values = [getattr(n, what) for n in self.nodes]
+            values = [getattr(n, what) for n in self.nodes if getattr(n, what) is not None]
             if len(set(values)) != len(values):
                 raise ValueError(f"nodes: duplicate {what}")
         return self
@@ -113,7 +123,23 @@ class ResourceArgs(ResourceNamed):
         return f"{os.path.dirname(self.config)}/drbd.d/{self.name}.res"
 
 
-def render_resource(args: ResourceArgs) -> str:
+# The handler programs each DRBD version's fencing uses: key → (program, its arguments).
+# crm-*: drbd-utils' Pacemaker constraint scripts; drbd-peer-outdater: heartbeat's dopd client
+# (DRBD 8.4 User's Guide, "Resource-level fencing using dopd": ``-t 5``).
+HANDLER_PROGRAMS: dict[tuple[Syntax, str], dict[str, tuple[str, str]]] = {
+    ("9", "crm"): {"fence-peer": ("crm-fence-peer.9.sh", ""), "after-resync-target": ("crm-unfence-peer.9.sh", "")},
+    ("8.4", "crm"): {"fence-peer": ("crm-fence-peer.sh", ""), "after-resync-target": ("crm-unfence-peer.sh", "")},
+    ("8.4", "dopd"): {"fence-peer": ("drbd-peer-outdater", " -t 5")},
+}
+
+
+def render_resource(args: ResourceArgs, syntax: Syntax = "9", handlers: dict[str, str] | None = None) -> str:
+    """The resource file in ``syntax``; ``handlers`` are the defaults found on the node
+    (used when the state names none; None: the DRBD 9 seed handlers)."""
+    if args.handlers is not None:
+        handlers = args.handlers
+    elif handlers is None:
+        handlers = dict(SEED_HANDLERS)
     lines = [
         "# Managed by saline (drbd.resource): changes made here are overwritten.",
         f"resource {args.name} {{",
@@ -122,20 +148,20 @@ def render_resource(args: ResourceArgs) -> str:
         f"    meta-disk {args.meta_disk};",
         "    net {",
         f"        protocol {args.protocol};",
-        f"        fencing {args.fencing};",
-        "    }",
     ]
-    if args.handlers:
+    if syntax == "9":
+        lines += [f"        fencing {args.fencing};", "    }"]
+    else:  # 8.4: fencing is a disk option
+        lines += ["    }", "    disk {", f"        fencing {args.fencing};", "    }"]
+    if handlers:
         lines.append("    handlers {")
-        lines += [f'        {key} "{cmd}";' for key, cmd in args.handlers.items()]
+        lines += [f'        {key} "{cmd}";' for key, cmd in handlers.items()]
         lines.append("    }")
     for node in args.nodes:
-        lines += [
-            f"    on {node.name} {{",
-            f"        node-id {node.node_id};",
-            f"        address {node.address}:{node.port};",
-            "    }",
-        ]
+        lines.append(f"    on {node.name} {{")
+        if syntax == "9":
+            lines.append(f"        node-id {node.node_id};")
+        lines += [f"        address {node.address}:{node.port};", "    }"]
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -172,43 +198,107 @@ def _require_kernel(name: str, facts: LiveFacts) -> None:
 
 class ResourceFacts(LiveFacts):
     file_text: str | None
+    syntax: Syntax = "9"
+    syntax_source: str = ""  # where the version came from, for the comment
+    kernel_version: str | None = None  # e.g. 8.4.11, when the node says
+    handlers: dict[str, str] | None = None  # defaults found in the installed packages (None: DRBD 9's)
+    handler_problem: str | None = None
     candidate_error: str | None = None  # what `drbdadm dump` said about the rendered file
     metadata: Literal["present", "absent", "in-use"] | None = None
     metadata_error: str | None = None
     adjust_pending: list[str] = Field(default_factory=list)
 
+    @property
+    def drbdadm_env(self) -> dict[str, str]:
+        """8.4 syntax is read by drbdadm-84: drbdadm picks it from this when no 8.4 module answers."""
+        if self.syntax != "8.4":
+            return {}
+        return {drbd_version.OVERRIDE_ENV: self.kernel_version or drbd_version.DEFAULT_84}
+
+
+def detect_version(ctx: StateContext) -> tuple[str | None, str]:
+    """The node's DRBD kernel version (see states/system/drbd_version.py) and where it came from."""
+    proc = ctx.runner.run(["cat", drbd_version.PROC_DRBD])
+    if proc.ok and (v := drbd_version.from_proc(proc.stdout)):
+        return v, f"{drbd_version.PROC_DRBD} says {v}"
+    modinfo = ctx.runner.run(drbd_version.MODINFO_ARGV)
+    if modinfo.ok and (v := drbd_version.from_modinfo(modinfo.stdout)):
+        return v, f"the drbd kernel module is {v} (modinfo)"
+    adm = ctx.runner.run(drbd_version.DRBDADM_VERSION_ARGV)
+    if adm.ok and (v := drbd_version.from_drbdadm(adm.stdout)):
+        return v, f"drbdadm --version: DRBD_KERNEL_VERSION={v}"
+    return None, "no DRBD kernel module found: DRBD 9 syntax (set drbd_version to choose)"
+
+
+def find_handlers(args: ResourceArgs, syntax: Syntax, ctx: StateContext) -> tuple[dict[str, str], str | None]:
+    """The default handlers with the paths the installed packages give their programs."""
+    programs = HANDLER_PROGRAMS.get((syntax, args.fence_peer))
+    if programs is None:
+        return {}, f"fence_peer {args.fence_peer} is not available with DRBD {syntax} (dopd is for DRBD 8.4; use crm)"
+    found, missing = {}, []
+    for key, (program, extra) in programs.items():
+        res = ctx.runner.run(["dpkg-query", "-S", f"*/{program}"])
+        paths = sorted(p for p in drbd_version.parse_dpkg_search(res.stdout) if p.endswith(f"/{program}"))
+        if not paths:
+            missing.append(program)
+        else:
+            found[key] = paths[0] + extra
+    if missing:
+        hint = " (drbd-peer-outdater: Debian package heartbeat)" if "drbd-peer-outdater" in missing else ""
+        return found, f"no installed package provides {', '.join(missing)}{hint}; install it or name the handlers"
+    return found, None
+
 
 def resource_facts(args: ResourceArgs, ctx: StateContext) -> ResourceFacts:
     target = ctx.runner.path(args.path)
     text = target.read_text() if target.exists() else None
-    candidate = render_resource(args)
-    # drbdadm reads the candidate from stdin: checked for syntax, values and that this
-    # host is one of the `on` sections, before anything is written
-    dump = ctx.runner.run(["drbdadm", "-c", "-", "dump", args.name], input=candidate)
+    kernel, source = detect_version(ctx)
+    if args.drbd_version is not None:
+        syntax: Syntax = args.drbd_version
+        source = f"drbd_version: {args.drbd_version} set on the state"
+    else:
+        syntax = drbd_version.syntax_of(kernel) if kernel else "9"
+    handlers, problem = find_handlers(args, syntax, ctx) if args.handlers is None else (None, None)
     live = observe_live(args.name, args.config, ctx) if args.up else LiveFacts(
         config_file=str(ctx.runner.path(args.config)), kernel=False)
-    facts = ResourceFacts(**live.model_dump(), file_text=text,
-                          candidate_error=None if dump.ok else drbd_error(dump.stderr))
+    facts = ResourceFacts(**live.model_dump(), file_text=text, syntax=syntax, syntax_source=source, handlers=handlers,
+                          handler_problem=problem,
+                          kernel_version=kernel if kernel and drbd_version.syntax_of(kernel) == syntax else None)
+    if problem or (syntax == "9" and any(n.node_id is None for n in args.nodes)):
+        return facts
+    candidate = render_resource(args, syntax, handlers)
+    # drbdadm reads the candidate from stdin: checked for syntax, values and that this
+    # host is one of the `on` sections, before anything is written
+    env = facts.drbdadm_env
+    dump = ctx.runner.run(["drbdadm", "-c", "-", "dump", args.name], input=candidate, env=env)
+    facts.candidate_error = None if dump.ok else drbd_error(dump.stderr)
     if facts.candidate_error:
         return facts
     if args.create_md and (live.status is None):
-        md = ctx.runner.run(["drbdadm", "-c", "-", "dump-md", args.name], input=candidate)
+        md = ctx.runner.run(["drbdadm", "-c", "-", "dump-md", args.name], input=candidate, env=env)
         try:
             facts.metadata = metadata_state(md.rc, md.stderr)
         except ValueError as exc:
             facts.metadata_error = str(exc)
     if live.status is not None and text == candidate:
-        dry = ctx.runner.run(_drbdadm(facts, "-d", "adjust", args.name))
+        dry = ctx.runner.run(_drbdadm(facts, "-d", "adjust", args.name), env=env)
         facts.adjust_pending = [line for line in dry.stdout.splitlines() if line.strip()]
     return facts
 
 
 @state_function("drbd.resource", ResourceArgs, facts=resource_facts)
 def resource(args: ResourceArgs, facts: ResourceFacts) -> Plan:
-    """Resource file written (after drbdadm accepted it), metadata created once, resource up/adjusted."""
+    """Resource file written in the node's DRBD syntax (after drbdadm accepted it), metadata
+    created once, resource up/adjusted."""
+    if facts.handler_problem:
+        raise Refuse(f"{args.name}: {facts.handler_problem}")
+    if facts.syntax == "9" and any(n.node_id is None for n in args.nodes):
+        raise Refuse(f"{args.name}: DRBD 9 needs node_id on every node ({facts.syntax_source})")
     if facts.candidate_error:
-        raise Refuse(f"drbdadm dump rejects the configuration of {args.name}: {facts.candidate_error}")
-    content = render_resource(args)
+        raise Refuse(f"drbdadm dump rejects the DRBD {facts.syntax} configuration of {args.name} "
+                     f"({facts.syntax_source}): {facts.candidate_error}")
+    content = render_resource(args, facts.syntax, facts.handlers)
+    env = facts.drbdadm_env
     steps: list = []
     changes: dict = {}
     if facts.file_text != content:
@@ -223,18 +313,18 @@ def resource(args: ResourceArgs, facts: ResourceFacts) -> Plan:
             # stdin is empty, not a TTY: drbdmeta refuses instead of asking when it finds a
             # file system or old metadata in the way, so existing data is never overwritten
             steps.append(CommandStep(description=f"create DRBD metadata on {args.disk}",
-                                     argv=_drbdadm(facts, "create-md", args.name), stdin=""))
+                                     argv=_drbdadm(facts, "create-md", args.name), stdin="", env=env))
             changes["metadata"] = "created"
     if args.up:
         _require_kernel(args.name, facts)
         if facts.status is None:
-            steps.append(CommandStep(description=f"bring {args.name} up", argv=_drbdadm(facts, "up", args.name)))
+            steps.append(CommandStep(description=f"bring {args.name} up", argv=_drbdadm(facts, "up", args.name), env=env))
             changes["up"] = True
         elif facts.file_text != content or facts.adjust_pending:
             steps.append(CommandStep(description=f"adjust {args.name} to its configuration",
-                                     argv=_drbdadm(facts, "adjust", args.name)))
+                                     argv=_drbdadm(facts, "adjust", args.name), env=env))
             changes["adjust"] = facts.adjust_pending or ["configuration changed"]
-    return Plan(steps=steps, changes=changes, comment=f"DRBD resource {args.name} is configured")
+    return Plan(steps=steps, changes=changes, comment=f"DRBD resource {args.name} is configured (DRBD {facts.syntax}: {facts.syntax_source})")
 
 
 # ---- drbd.role / drbd.healthy --------------------------------------------------------------

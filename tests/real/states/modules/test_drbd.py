@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from saline.states.engine.base import CommandStep
-from saline.states.modules.drbd import LiveFacts, ResourceArgs, ResourceFacts, RoleArgs, resource, role
+from saline.states.modules.drbd import LiveFacts, ResourceArgs, ResourceFacts, RoleArgs, render_resource, resource, role
 from saline.states.system.drbd import ResourceStatus
 from tests.harness import assert_full_cycle, assert_refused, run
 from tests.real.netns import hostname_runner, require_tools, sh
@@ -217,3 +217,61 @@ def test_dopd_permissions_refused_for_unknown_group_or_missing_binary(root: Path
                    match="does not exist")
     assert_refused("drbd.dopd_permissions", {"name": "dopd", "group": _group(), "binaries": ["/sbin/drbdsetup", "/sbin/nope"]},
                    runner, _modes(root), match="/sbin/nope")
+
+
+OVERRIDE_84 = {"DRBD_DRIVER_VERSION_OVERRIDE": "8.4.11"}
+
+
+def seed_args_84(**extra) -> dict:
+    """r1 as the seed's DRBD 8.4 cluster has it: no node-id."""
+    return seed_args(nodes=[{"name": "node1", "address": "10.0.1.1"}, {"name": "node2", "address": "10.0.1.2"}],
+                     drbd_version="8.4", **extra)
+
+
+def test_84_resource_full_cycle_validated_by_drbdadm_84(root: Path):
+    runner = hostname_runner("node1", root=root)
+    assert_full_cycle("drbd.resource", seed_args_84(), runner, files(root))
+    assert "DRBD 8.4: drbd_version: 8.4 set on the state" in run("drbd.resource", seed_args_84(), runner).comment
+    text = (root / "etc/drbd.d/r1.res").read_text()
+    assert "node-id" not in text and "    disk {\n        fencing resource-only;" in text
+    # the 8.4 handlers, at the paths the installed drbd-utils has them
+    assert 'fence-peer "/usr/lib/drbd/crm-fence-peer.sh";' in text
+    assert 'after-resync-target "/usr/lib/drbd/crm-unfence-peer.sh";' in text
+    conf = str(root / "etc/drbd.conf")
+    as_84 = runner.run(["drbdadm", "-c", conf, "dump", "r1"], env=OVERRIDE_84)
+    assert as_84.ok, as_84.stderr
+    # DRBD 9's drbdadm does not read it, and drbdadm-84 does not read DRBD 9's file: the syntax matters
+    assert not runner.run(["drbdadm", "-c", conf, "dump", "r1"]).ok
+    nine = runner.run(["drbdadm", "-c", "-", "dump", "r1"], env=OVERRIDE_84,
+                      input=render_resource(ResourceArgs.model_validate(seed_args()), "9"))
+    assert not nine.ok and "fencing" in nine.stderr
+
+
+def test_84_planned_commands_checked_by_drbdadm_84_dry_run(root: Path):
+    runner = hostname_runner("node1", root=root)
+    assert run("drbd.resource", seed_args_84(), runner).result is True
+    content = (root / "etc/drbd.d/r1.res").read_text()
+    facts = ResourceFacts(config_file=str(root / "etc/drbd.conf"), kernel=True, status=None, file_text=content,
+                          metadata="absent", syntax="8.4", handlers=None)
+    a = ResourceArgs.model_validate(seed_args_84(create_md=True, up=True,
+                                                 handlers={"fence-peer": "/usr/lib/drbd/crm-fence-peer.sh",
+                                                           "after-resync-target": "/usr/lib/drbd/crm-unfence-peer.sh"}))
+    steps = resource(a, facts).steps
+    assert [s.argv[3] for s in steps] == ["create-md", "up"] and steps[1].env == OVERRIDE_84
+    up = runner.run([steps[1].argv[0], "-d", *steps[1].argv[1:]], env=steps[1].env)
+    assert up.ok, up.stderr
+    # drbdsetup-84 syntax: a minor attached with its disk options, then connect with the net options
+    assert "drbdsetup-84 attach 1 /dev/md3 /dev/md3 internal --fencing=resource-only" in up.stdout
+    assert "drbdsetup-84 connect r1 ipv4:10.0.1.1:7789 ipv4:10.0.1.2:7789 --protocol=C" in up.stdout
+
+
+def test_dopd_handler_without_the_heartbeat_package_is_refused(root: Path):
+    if subprocess.run(["dpkg-query", "-S", "*/drbd-peer-outdater"], capture_output=True).returncode == 0:
+        pytest.skip("heartbeat is installed here")
+    runner = hostname_runner("node1", root=root)
+    assert_refused("drbd.resource", seed_args_84(fence_peer="dopd"), runner, files(root), "Debian package heartbeat")
+
+
+def test_dopd_with_drbd_9_is_refused(root: Path):
+    runner = hostname_runner("node1", root=root)
+    assert_refused("drbd.resource", seed_args(fence_peer="dopd"), runner, files(root), "dopd is for DRBD 8.4")

@@ -138,3 +138,37 @@ def test_dopd_plan_sets_group_first_and_setuid_without_other_execute():
     assert [(s.path, s.group, s.mode) for s in plan.steps] == [
         ("/sbin/drbdsetup", "haclient", 0o4754), ("/etc/drbd.d", "haclient", 0o750)]
     assert "/etc/drbd.conf" not in plan.changes  # already group haclient and g+r
+
+
+def dopd_path() -> str:
+    """Where Debian 12's heartbeat package puts dopd's client (its .deb file list)."""
+    line = next(l for l in load("heartbeat_deb_dopd_files.txt").splitlines() if l.endswith("drbd-peer-outdater"))
+    return line.split()[-1].lstrip(".")
+
+
+def test_84_syntax_fencing_in_disk_no_node_id_and_the_84_handlers():
+    handlers = {"fence-peer": "/usr/lib/drbd/crm-fence-peer.sh", "after-resync-target": "/usr/lib/drbd/crm-unfence-peer.sh"}
+    text = render_resource(args(), "8.4", handlers)
+    assert "node-id" not in text and ".9.sh" not in text
+    assert "    disk {\n        fencing resource-only;\n    }" in text
+    assert "    net {\n        protocol C;\n    }" in text
+    plan = resource(args(), facts(syntax="8.4", handlers=handlers, kernel_version="8.4.11", metadata="absent"))
+    assert plan.steps[0].content.decode() == text
+    assert all(s.env == {"DRBD_DRIVER_VERSION_OVERRIDE": "8.4.11"} for s in plan.steps[1:])
+
+
+def test_dopd_handler_path_comes_from_the_package():
+    path = dopd_path()
+    assert path == "/usr/libexec/heartbeat/drbd-peer-outdater"
+    text = render_resource(args(fence_peer="dopd"), "8.4", {"fence-peer": path + " -t 5"})
+    assert f'fence-peer "{path} -t 5";' in text
+
+
+def test_missing_handler_package_or_node_ids_refused():
+    with pytest.raises(Refuse, match="heartbeat"):
+        resource(args(fence_peer="dopd"), facts(syntax="8.4", handler_problem="no installed package provides "
+                                                "drbd-peer-outdater (drbd-peer-outdater: Debian package heartbeat)"))
+    no_ids = args(nodes=[{"name": "node1", "address": "10.0.1.1"}, {"name": "node2", "address": "10.0.1.2"}])
+    with pytest.raises(Refuse, match="DRBD 9 needs node_id"):
+        resource(no_ids, facts(syntax="9"))
+    assert "node-id" not in resource(no_ids, facts(syntax="8.4", handlers={})).steps[0].content.decode()
