@@ -1,9 +1,11 @@
 """The agent's durable state in one SQLite file: the replay cache and the return spool.
 
 * replay cache: every accepted jid with its ``not_after``. A job whose jid is here is a
-  replay and is refused, also after an agent restart. Entries are pruned once their
-  ``not_after`` (plus the allowed clock skew) has passed: such a job is refused as
-  expired anyway, so the cache stays small without reopening the window.
+  replay and is refused, also after an agent restart. An entry is pruned only when its
+  ``not_after`` lies more than ``PRUNE_MARGIN`` before both the local clock and the newest
+  ``issued_at`` the master ever signed (a high-water mark kept here): a local clock that
+  jumps ahead, or both clocks ahead together by less than the margin, cannot make the
+  agent forget a jid that is still valid once the clock is right again.
 * spool: every signed return frame, written before it is sent and deleted only when the
   master acks it, so neither a master restart nor a network cut loses a result.
 """
@@ -19,8 +21,13 @@ from saline.protocol.keys import ensure_private_dir
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS seen (jid TEXT PRIMARY KEY, not_after REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS spool (jid TEXT PRIMARY KEY, frame BLOB NOT NULL, created REAL NOT NULL, last_sent REAL);
 """
+
+# Larger than any clock jump we expect to survive (a node booted with a dead RTC battery is
+# corrected by NTP within minutes); the cost is a day of jids (~50 bytes each) kept on disk.
+PRUNE_MARGIN = 86400.0
 
 
 class AgentStore:
@@ -35,18 +42,28 @@ class AgentStore:
         self.conn.executescript(SCHEMA)
         self._lock = threading.Lock()
 
-    def remember_jid(self, jid: str, not_after: float) -> bool:
-        """Record a jid; False if it was seen before (a replay)."""
+    def remember_jid(self, jid: str, not_after: float, issued_at: float | None = None) -> bool:
+        """Record a jid (and raise the high-water mark of job time); False if it was seen before (a replay)."""
         with self._lock:
             try:
                 self.conn.execute("INSERT INTO seen VALUES (?, ?)", (jid, not_after))
-                return True
             except sqlite3.IntegrityError:
                 return False
+            if issued_at is not None:
+                self.conn.execute(
+                    "INSERT INTO meta VALUES ('newest_issued', ?) ON CONFLICT(key) DO UPDATE SET value=max(value, excluded.value)",
+                    (issued_at,),
+                )
+            return True
 
     def prune_seen(self, skew: float) -> int:
+        """Forget jids whose jobs are expired by every clock we know, with a day to spare."""
         with self._lock:
-            return self.conn.execute("DELETE FROM seen WHERE not_after < ?", (time.time() - skew - 1,)).rowcount
+            row = self.conn.execute("SELECT value FROM meta WHERE key='newest_issued'").fetchone()
+            if row is None:
+                return 0  # no signed job time yet: nothing tells us the local clock is right
+            cutoff = min(time.time(), row[0]) - skew - PRUNE_MARGIN
+            return self.conn.execute("DELETE FROM seen WHERE not_after < ?", (cutoff,)).rowcount
 
     def spool(self, jid: str, frame: bytes) -> None:
         with self._lock:

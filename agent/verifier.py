@@ -49,6 +49,6 @@ class JobVerifier:
             raise JobRefused("expired", f"job expired {now - body.not_after:.1f}s ago", body.jid)
         if body.issued_at > now + self.max_skew:
             raise JobRefused("from_future", f"job issued {body.issued_at - now:.1f}s in the future", body.jid)
-        if not self.store.remember_jid(body.jid, body.not_after):
+        if not self.store.remember_jid(body.jid, body.not_after, body.issued_at):
             raise JobRefused("replay", "job id was seen before", body.jid)
         return body

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from saline.agent.config import AgentConfig
-from saline.agent.store import AgentStore
+from saline.agent.store import PRUNE_MARGIN, AgentStore
 from saline.agent.verifier import JobRefused, JobVerifier
 from saline.master.config import MasterConfig
 from saline.master.targeting import NoMatch, resolve
@@ -182,14 +182,33 @@ def test_forged_job_does_not_burn_the_jid(verifier, keys, other_keys):
 
 def test_replay_cache_persists_and_prunes(tmp_path, keys):
     store = AgentStore(tmp_path / "s")
-    assert store.remember_jid("20260101000000000000-00000001", time.time() + 60)
-    assert store.remember_jid("20260101000000000000-00000002", time.time() - 600)
+    now = time.time()
+    assert store.remember_jid("20260101000000000000-00000001", now + 60, now)
+    assert store.remember_jid("20260101000000000000-00000002", now - 600, now - 700)
+    assert store.remember_jid("20260101000000000000-00000003", now - PRUNE_MARGIN - 600, now - PRUNE_MARGIN - 700)
     store.close()
     store = AgentStore(tmp_path / "s")
-    assert not store.remember_jid("20260101000000000000-00000001", time.time() + 60)
-    assert store.prune_seen(skew=30) == 1
+    assert not store.remember_jid("20260101000000000000-00000001", now + 60)
+    assert store.prune_seen(skew=30) == 1  # only the one expired by more than the margin
+    assert not store.remember_jid("20260101000000000000-00000002", now - 600)
     store.close()
     assert stat.S_IMODE(os.stat(tmp_path / "s").st_mode) == 0o700
+
+
+@pytest.mark.parametrize("jump", [3600.0, 20 * 3600.0])
+def test_replay_after_the_agent_clock_jumped_ahead_and_back(verifier, keys, monkeypatch, jump):
+    """The agent runs with its clock ahead (and prunes then); when the clock is right again the
+    job is still within its validity, and must still be a replay."""
+    real_time = time.time
+    issued = real_time()
+    job = sign_job(body(issued_at=issued, not_after=issued + 600), keys)
+    assert verifier.verify(job, now=issued + 1).jid
+    monkeypatch.setattr(time, "time", lambda: real_time() + jump)
+    verifier.store.prune_seen(skew=30)
+    monkeypatch.setattr(time, "time", real_time)
+    with pytest.raises(JobRefused) as exc:
+        verifier.verify(job, now=issued + 10)
+    assert exc.value.code == "replay"
 
 
 def test_spool_survives_restart(tmp_path):
