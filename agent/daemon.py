@@ -20,7 +20,7 @@ from saline.protocol.signing import sign_return
 
 from .config import DEFAULT_CONFIG, AgentConfig
 from .functions import load_functions
-from .pinning import PinError, check_for_changed_key, pin_first_contact, pinned_bundle
+from .pinning import PinError, WrongMasterKey, check_for_changed_key, pin_first_contact, pinned_bundle
 from .runner import JobRunner
 from .store import AgentStore
 from .verifier import JobRefused, JobVerifier
@@ -57,9 +57,14 @@ class Agent:
         while bundle is None and self.running:
             if not self.cfg.master_bootstrap:
                 raise PinError(f"no master key at {Path(self.cfg.pki_dir) / 'master.pub'} and master_bootstrap is off")
-            bundle = pin_first_contact(self.ctx, self.cfg.pki_dir, self.cfg.master_bootstrap, self.cfg.master_fingerprint)
+            try:
+                bundle = pin_first_contact(self.ctx, self.cfg.pki_dir, self.cfg.master_bootstrap, self.cfg.master_fingerprint)
+            except WrongMasterKey as exc:  # anyone can answer on the network: never a reason to exit
+                log.error("%s; retrying in %.1fs", exc, delay)
+            else:
+                if bundle is None:
+                    log.info("master bootstrap %s not answering; retrying in %.1fs", self.cfg.master_bootstrap, delay)
             if bundle is None:
-                log.info("master bootstrap %s not answering; retrying in %.1fs", self.cfg.master_bootstrap, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, self.cfg.reconnect_max)
         return bundle

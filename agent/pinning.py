@@ -27,6 +27,11 @@ class PinError(Exception):
     pass
 
 
+class WrongMasterKey(PinError):
+    """The bootstrap endpoint offered a key that is not ``master_fingerprint``: whoever answered
+    is not our master (a rogue reply, or a stale one); the agent keeps asking."""
+
+
 def fetch_master_bundle(ctx: zmq.Context, endpoint: str, timeout: float = 2.0) -> PublicBundle | None:
     """Ask the bootstrap endpoint for the master's public keys; None if it does not answer."""
     sock = ctx.socket(zmq.DEALER)
@@ -64,7 +69,7 @@ def pin_first_contact(ctx: zmq.Context, pki_dir: Path, endpoint: str, expected_f
     if offered is None:
         return None
     if expected_fp and offered.fingerprint != expected_fp.lower():
-        raise PinError(
+        raise WrongMasterKey(
             f"master at {endpoint} offers key {offered.fingerprint}, but master_fingerprint is {expected_fp}; refusing"
         )
     offered.write(Path(pki_dir) / PINNED)

@@ -9,12 +9,11 @@ import time
 import pytest
 import zmq
 
-from saline.protocol.codec import decode_message, unpack
+from saline.protocol.codec import decode_message, pack, unpack
 from saline.protocol.keys import load_or_create
-from saline.protocol.messages import Hello, Job
-from saline.protocol.codec import pack
+from saline.protocol.messages import Hello, Job, PubkeyReply
 
-from .procs import BIN, wait_for
+from .procs import BIN, Deployment, wait_for
 from .rogue import rogue_agent_socket
 
 pytestmark = pytest.mark.e2e
@@ -69,3 +68,37 @@ def test_spoofed_id_and_injected_hostname_get_no_other_pillar(deployment):
     states = jobs[0]["kwargs"]["run"]["states"]
     assert [(s["id"], s["args"]["contents"]) for s in states] == [("/etc/motd", f"mallory-secret on {HOSTNAME}")]
     assert "alpha-secret" not in repr(jobs)
+
+
+def test_agent_with_master_fingerprint_outlives_a_rogue_bootstrap_reply(tmp_path):
+    """A stranger answers on the bootstrap port with its own key: the agent refuses it, keeps
+    asking with backoff, and pins the real master once that one answers."""
+    d = Deployment(tmp_path)
+    rogue_ctx = zmq.Context()
+    rogue = rogue_ctx.socket(zmq.ROUTER)
+    rogue.linger = 0
+    try:
+        real_fp = load_or_create(d.master_dir / "pki")[0].public.fingerprint
+        fake = load_or_create(tmp_path / "rogue-pki")[0].public
+        rogue.bind(f"tcp://127.0.0.1:{d.bport}")
+        agent = d.add_agent("node1", master_fingerprint=real_fp)
+        answered = 0
+        deadline = time.monotonic() + 20
+        while answered < 3 and time.monotonic() < deadline:
+            if rogue.poll(500):
+                rid, _ = rogue.recv_multipart()
+                rogue.send_multipart([rid, pack(PubkeyReply(curve_pub=fake.curve_pub, sign_pub=fake.sign_pub))])
+                answered += 1
+        assert answered == 3, "the agent stopped asking after a rogue reply"
+        wait_for(lambda: agent.log_text().count(f"offers key {fake.fingerprint}, but master_fingerprint is {real_fp}; refusing") >= 2,
+                 what="the refusals in the agent log")
+        assert agent.alive
+        assert not (d.agent_dirs["node1"] / "pki" / "master.pub").exists()
+        rogue.close(linger=0)
+        d.start_master()
+        d.accept("node1")
+        assert (d.agent_dirs["node1"] / "pki" / "master.pub").exists()
+    finally:
+        rogue.close(linger=0)
+        rogue_ctx.term()
+        d.close()
