@@ -154,8 +154,9 @@ class Agent:
 
     def _beat(self) -> None:
         if self.key_state == "accepted":
+            running = self.jobs.running_jids()
             self._send(Heartbeat(version=__version__, uptime=time.time() - self.started,
-                                 running_jobs=len(self.jobs.running)))
+                                 running_jobs=len(running), running=running))
         else:
             self._hello()
 

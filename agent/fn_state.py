@@ -23,9 +23,11 @@ class StateApplyArgs(BaseModel):
 
     run: dict[str, Any]  # a CompiledRun, validated when the engine is loaded
     test: bool = False
+    # Wait for a state run already running on this agent instead of being refused.
+    queue: bool = False
 
 
-@agent_function("state.apply", StateApplyArgs)
+@agent_function("state.apply", StateApplyArgs, outlives_timeout=True)
 def state_apply(args: StateApplyArgs, ctx: FunctionContext) -> FunctionResult:
     """Apply the compiled states (``test=True``: report what would change, change nothing)."""
     from saline.states.engine.base import StateContext
@@ -43,9 +45,16 @@ def state_apply(args: StateApplyArgs, ctx: FunctionContext) -> FunctionResult:
     runner = Runner(
         root=ctx.settings.get("state_root", "/"),
         env={**os.environ, **ctx.settings.get("state_env", {})},
+        cancel=ctx.cancel,
     )
     state_ctx = StateContext(runner=runner, test=args.test, node=ctx.settings.get("node", {}))
-    result = run_states(compiled, state_ctx, cancel=ctx.cancel)
+    if ctx.state_lock is not None:
+        ctx.state_lock.acquire(ctx.agent_id, ctx.jid, args.queue, ctx.cancel)
+    try:
+        result = run_states(compiled, state_ctx, cancel=ctx.cancel)
+    finally:
+        if ctx.state_lock is not None:
+            ctx.state_lock.release(ctx.jid)
     return FunctionResult(
         success=result.ok,
         data=result.model_dump(mode="json"),

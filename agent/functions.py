@@ -13,11 +13,14 @@ import importlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from saline.protocol.codec import describe_validation_error
+
+if TYPE_CHECKING:
+    from .statelock import StateRunLock
 
 
 class NoArgs(BaseModel):
@@ -49,6 +52,9 @@ class FunctionContext:
     # Settings from the agent config that functions need (state root, env for tools).
     settings: dict[str, Any] = field(default_factory=dict)
     cancel: threading.Event = field(default_factory=threading.Event)
+    jid: str = ""
+    # The agent's one-state-run-at-a-time lock (state.apply takes it).
+    state_lock: "StateRunLock | None" = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,9 @@ class AgentFunction:
     args_model: type[BaseModel]
     run: Callable[[Any, FunctionContext], Any]
     doc: str = ""
+    # A function that changes the node (state.apply) is not abandoned halfway when the
+    # job's timeout passes: it goes on and its result is returned late.
+    outlives_timeout: bool = False
 
 
 FUNCTIONS: dict[str, AgentFunction] = {}
@@ -66,9 +75,9 @@ FUNCTIONS: dict[str, AgentFunction] = {}
 FUNCTION_MODULES = ["saline.agent.fn_test", "saline.agent.fn_facts", "saline.agent.fn_state"]
 
 
-def agent_function(name: str, args_model: type[BaseModel] = NoArgs):
+def agent_function(name: str, args_model: type[BaseModel] = NoArgs, outlives_timeout: bool = False):
     def register(fn: Callable[[Any, FunctionContext], Any]):
-        FUNCTIONS[name] = AgentFunction(name, args_model, fn, (fn.__doc__ or "").strip())
+        FUNCTIONS[name] = AgentFunction(name, args_model, fn, (fn.__doc__ or "").strip(), outlives_timeout)
         return fn
 
     return register

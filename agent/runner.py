@@ -2,8 +2,11 @@
 
 No process is forked per job (that is where Salt spends most of its per-job CPU).
 A thread cannot be killed, so a job that overruns its timeout gets a failed return at
-once, its cancel event is set, and whatever it produces later is dropped. State
-commands have their own timeouts in the command runner, so they end too.
+once, its cancel event is set, and whatever it produces later is dropped. A state run
+is the exception: stopping it halfway would leave the node half-changed and what it did
+unrecorded, so it goes on past its timeout and its result is returned late. ``job.kill``
+(``saline jobs kill``) sets a job's cancel event: the state engine runs no further
+state and the command runner terminates the command in flight.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass, field
 from saline.protocol.messages import JobBody, ReturnBody
 
 from .functions import FUNCTIONS, FunctionContext, FunctionError, FunctionResult, bind_args, is_allowed
+from .statelock import StateRunLock
 
 log = logging.getLogger("saline.agent.jobs")
 
@@ -29,6 +33,13 @@ class Running:
     started: float
     deadline: float
     cancel: threading.Event = field(default_factory=threading.Event)
+    outlives_timeout: bool = False
+    overdue: bool = False  # past its timeout, still running (only when outlives_timeout)
+
+
+# Built into the runner rather than the function registry: it acts on the runner's own
+# jobs, and it is always allowed (it can only stop a job this agent's master sent).
+KILL = "job.kill"
 
 
 class JobRunner:
@@ -46,6 +57,7 @@ class JobRunner:
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
         self._lock = threading.Lock()
+        self.state_lock = StateRunLock()
 
     def _finish(self, body: ReturnBody) -> None:
         with self._lock:
@@ -55,13 +67,15 @@ class JobRunner:
         self.done.put(body)
         os.write(self.wake_w, b"x")
 
-    def _fail(self, job: JobBody, started: float, error: str, retcode: int = 1) -> ReturnBody:
+    def _fail(self, job: JobBody, started: float, error: str, retcode: int = 1, data=None) -> ReturnBody:
         return ReturnBody(jid=job.jid, agent_id=self.agent_id, fun=job.fun, success=False, retcode=retcode,
-                          error=error, started_at=started, finished_at=time.time())
+                          data=data, error=error, started_at=started, finished_at=time.time())
 
     def submit(self, job: JobBody) -> ReturnBody | None:
         """Start a job; returns an immediate failure return if it cannot start."""
         started = time.time()
+        if job.fun == KILL:
+            return self._kill(job, started)
         if not is_allowed(job.fun, self.allowlist):
             log.warning("job %s refused: function %s is not in this agent's allowlist", job.jid, job.fun)
             return self._fail(job, started, f"function {job.fun} is not allowed on this agent")
@@ -71,8 +85,9 @@ class JobRunner:
         with self._lock:
             if len(self.running) >= self.max_queued:
                 return self._fail(job, started, f"agent busy: {len(self.running)} jobs running or queued")
-            run = self.running[job.jid] = Running(job, started, started + job.timeout)
-        ctx = FunctionContext(self.agent_id, self.version, self.settings, run.cancel)
+            run = self.running[job.jid] = Running(job, started, started + job.timeout,
+                                                  outlives_timeout=fn.outlives_timeout)
+        ctx = FunctionContext(self.agent_id, self.version, self.settings, run.cancel, job.jid, self.state_lock)
         self.pool.submit(self._execute, fn, job, ctx, started)
         return None
 
@@ -87,19 +102,43 @@ class JobRunner:
                 body = ReturnBody(jid=job.jid, agent_id=self.agent_id, fun=job.fun, success=True, data=out,
                                   started_at=started, finished_at=time.time())
         except FunctionError as exc:
-            body = self._fail(job, started, str(exc), exc.retcode)
+            body = self._fail(job, started, str(exc), exc.retcode, exc.data)
         except Exception as exc:
             log.exception("job %s (%s) crashed", job.jid, job.fun)
             body = self._fail(job, started, f"{type(exc).__name__}: {exc}")
         self._finish(body)
 
+    def _kill(self, job: JobBody, started: float) -> ReturnBody:
+        """``job.kill JID``: set that job's cancel event; its own return follows when it stops."""
+        target = job.args[0] if job.args and isinstance(job.args[0], str) else None
+        with self._lock:
+            run = self.running.get(target) if target else None
+            if run is not None:
+                run.cancel.set()
+        if run is None:
+            return self._fail(job, started, f"job {target!r} is not running on {self.agent_id}")
+        log.warning("job %s (%s) stopped on the master's request (job %s)", target, run.body.fun, job.jid)
+        return ReturnBody(jid=job.jid, agent_id=self.agent_id, fun=job.fun, success=True,
+                          data={"jid": target, "fun": run.body.fun, "stopping": True},
+                          started_at=started, finished_at=time.time())
+
+    def running_jids(self) -> list[str]:
+        with self._lock:
+            return list(self.running)
+
     def expire(self, now: float | None = None) -> list[ReturnBody]:
-        """Failed returns for jobs past their timeout."""
+        """Failed returns for jobs past their timeout (a state run goes on: see the module doc)."""
         now = time.time() if now is None else now
         out = []
         with self._lock:
             for jid, run in list(self.running.items()):
-                if now >= run.deadline:
+                if run.overdue:
+                    continue
+                if now >= run.deadline and run.outlives_timeout:
+                    run.overdue = True
+                    log.warning("job %s (%s) passed its timeout of %gs; a state run is not stopped halfway: "
+                                "it goes on and its result is returned late", jid, run.body.fun, run.body.timeout)
+                elif now >= run.deadline:
                     del self.running[jid]
                     run.cancel.set()
                     log.warning("job %s (%s) timed out after %.1fs", jid, run.body.fun, run.body.timeout)
@@ -108,7 +147,7 @@ class JobRunner:
 
     def next_deadline(self) -> float | None:
         with self._lock:
-            return min((r.deadline for r in self.running.values()), default=None)
+            return min((r.deadline for r in self.running.values() if not r.overdue), default=None)
 
     def drain_wakeups(self) -> list[ReturnBody]:
         try:

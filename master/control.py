@@ -10,11 +10,12 @@ from pydantic import TypeAdapter, ValidationError
 
 from saline.protocol.codec import describe_validation_error, unpack
 from saline.protocol.control import (
-    AgentsRequest, ApplyRequest, ControlReply, ControlRequest, EventsRequest, JobShowRequest, JobsListRequest,
-    JobWaitRequest, KeysRequest, PingRequest, RunRequest,
+    AgentsRequest, ApplyRequest, ControlReply, ControlRequest, EventsRequest, JobKillRequest, JobsActiveRequest,
+    JobShowRequest, JobsListRequest, JobWaitRequest, KeysRequest, PingRequest, RunRequest,
 )
 from saline.protocol.errors import ProtocolError
 
+from . import joblife
 from .jobstore import RETURN_GRACE
 from .targeting import NoMatch
 
@@ -48,8 +49,16 @@ class ControlHandler:
 
     # ---- jobs ---------------------------------------------------------------------
     def _job_reply(self, jid: str) -> ControlReply:
-        job = self.m.jobs.get(jid)
+        job = joblife.with_live_status(self.m, self.m.jobs.get(jid))
         return ControlReply(ok=True, data=job.model_dump(mode="python"))
+
+    def _published(self, client: bytes, jid: str, timeout: float, detach: bool) -> ControlReply | None:
+        """Detached: the job id at once (the CLI prints it, then waits with job_wait)."""
+        if detach:
+            agents = [r.agent_id for r in self.m.jobs.get(jid).returns]
+            return ControlReply(ok=True, data={"jid": jid, "timeout": timeout, "agents": agents})
+        self.m.wait_for(client, jid, timeout + RETURN_GRACE, self._job_reply)
+        return None
 
     def op_run(self, client: bytes, req: RunRequest) -> ControlReply | None:
         timeout = req.timeout or self.m.cfg.default_timeout
@@ -57,13 +66,12 @@ class ControlHandler:
             jid = self.m.publish(req.target, req.fun, req.args, lambda _aid: req.kwargs, timeout)
         except NoMatch as exc:
             return fail("no_match", str(exc))
-        self.m.wait_for(client, jid, timeout + RETURN_GRACE, self._job_reply)
-        return None
+        return self._published(client, jid, timeout, req.detach)
 
     def op_apply(self, client: bytes, req: ApplyRequest) -> ControlReply | None:
         from .compile import compile_for_agents
 
-        timeout = req.timeout or self.m.cfg.default_timeout
+        timeout = req.timeout or self.m.cfg.apply_timeout
         try:
             from .targeting import resolve
 
@@ -76,13 +84,12 @@ class ControlHandler:
                                 data={"errors": errors})
         jid = self.m.publish(
             req.target, "state.apply", [],
-            lambda aid: {"run": compiled[aid], "test": req.test},
+            lambda aid: {"run": compiled[aid], "test": req.test, **({"queue": True} if req.queue else {})},
             timeout,
             stored_kwargs={"states": req.states, "test": req.test},
             agents=agents,
         )
-        self.m.wait_for(client, jid, timeout + RETURN_GRACE, self._job_reply)
-        return None
+        return self._published(client, jid, timeout, req.detach)
 
     def op_job_wait(self, client: bytes, req: JobWaitRequest) -> ControlReply | None:
         if self.m.jobs.get(req.jid) is None:
@@ -94,7 +101,19 @@ class ControlHandler:
         job = self.m.jobs.get(req.jid)
         if job is None:
             return fail("not_found", f"no job {req.jid}")
-        return ControlReply(ok=True, data=job.model_dump(mode="python"))
+        return ControlReply(ok=True, data=joblife.with_live_status(self.m, job).model_dump(mode="python"))
+
+    def op_jobs_active(self, client: bytes, req: JobsActiveRequest) -> ControlReply:
+        return ControlReply(ok=True, data=joblife.active(self.m))
+
+    def op_job_kill(self, client: bytes, req: JobKillRequest) -> ControlReply | None:
+        agents = joblife.kill_targets(self.m, req.jid)
+        if isinstance(agents, ControlReply):
+            return agents
+        jid = self.m.publish(",".join(agents), joblife.KILL_FUN, [req.jid], lambda _aid: {}, req.timeout,
+                             agents=agents)
+        self.m.wait_for(client, jid, req.timeout + RETURN_GRACE, self._job_reply)
+        return None
 
     def op_jobs_list(self, client: bytes, req: JobsListRequest) -> ControlReply:
         return ControlReply(ok=True, data=self.m.jobs.recent(req.limit))

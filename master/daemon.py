@@ -18,8 +18,9 @@ def main(config_path: str | None, log_level: str | None, auto_accept: bool | Non
     """Run the saline master in the foreground."""
     import zmq
 
+    from .ctlsocket import ControlSocketError
     from .server import Master
 
     run_daemon("saline-master", MasterConfig, config_path, DEFAULT_CONFIG,
                {"log_level": log_level, "auto_accept": auto_accept},
-               lambda cfg: Master(cfg).serve_forever(), (KeyFileError, zmq.ZMQError, OSError))
+               lambda cfg: Master(cfg).serve_forever(), (KeyFileError, zmq.ZMQError, OSError, ControlSocketError))

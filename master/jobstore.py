@@ -93,22 +93,58 @@ class JobStore:
             status = r[1]
             if status == "pending" and expired:
                 status = "no_return"
+            late = r[8] is not None and r[8] > row[5] + row[6] + RETURN_GRACE
             returns.append(AgentReturn(
                 agent_id=r[0], status=status, success=None if r[2] is None else bool(r[2]), retcode=r[3],
-                data=_unpack(r[4]), error=r[5], started_at=r[6], finished_at=r[7], received_at=r[8],
+                data=_unpack(r[4]), error=r[5], started_at=r[6], finished_at=r[7], received_at=r[8], late=late,
             ))
         return JobRecord(jid=row[0], fun=row[1], args=_unpack(row[2]), kwargs=_unpack(row[3]), target=row[4],
                          created_at=row[5], timeout=row[6], returns=returns)
 
-    def recent(self, limit: int) -> list[dict]:
+    def unfinished(self, jids: set[str] | None = None) -> list[dict]:
+        """(jid, agent, fun, …) for every return not in yet: of jobs still within their
+        timeout, or of ``jids`` (the jobs agents say they are running) whatever their age."""
+        now = time.time()
         rows = self.conn.execute(
-            "SELECT j.jid, j.fun, j.target, j.created_at, j.timeout,"
-            " COUNT(r.agent_id), SUM(r.status='returned'), SUM(r.success=0)"
+            "SELECT r.jid, r.agent_id, j.fun, j.target, j.created_at, j.timeout FROM returns r"
+            " JOIN jobs j ON j.jid=r.jid WHERE r.status='pending' AND j.created_at + j.timeout + ? > ?"
+            " ORDER BY j.created_at", (RETURN_GRACE, now),
+        ).fetchall()
+        for jid in sorted(jids or ()):
+            rows += self.conn.execute(
+                "SELECT r.jid, r.agent_id, j.fun, j.target, j.created_at, j.timeout FROM returns r"
+                " JOIN jobs j ON j.jid=r.jid WHERE r.jid=? AND r.status='pending'", (jid,)
+            ).fetchall()
+        seen, out = set(), []
+        for r in rows:
+            if (r[0], r[1]) not in seen:
+                seen.add((r[0], r[1]))
+                out.append({"jid": r[0], "agent_id": r[1], "fun": r[2], "target": r[3], "created_at": r[4],
+                            "timeout": r[5], "overdue": now > r[4] + r[5]})
+        return out
+
+    def recent(self, limit: int) -> list[dict]:
+        """One summary row per job. ``failed`` counts every agent that did not succeed:
+        failed returns, agents that were down, and no return after the timeout; returns
+        still to come within the timeout are ``running``, not failed."""
+        now = time.time()
+        rows = self.conn.execute(
+            "SELECT j.jid, j.fun, j.target, j.created_at, j.timeout, j.kwargs,"
+            " COUNT(r.agent_id), SUM(r.status='returned'), SUM(r.success=0), SUM(r.status='not_connected'),"
+            " SUM(r.status='pending')"
             " FROM jobs j LEFT JOIN returns r ON r.jid=j.jid GROUP BY j.jid ORDER BY j.created_at DESC LIMIT ?",
             (limit,),
         ).fetchall()
-        return [
-            {"jid": r[0], "fun": r[1], "target": r[2], "created_at": r[3], "timeout": r[4],
-             "targeted": r[5], "returned": r[6] or 0, "failed": r[7] or 0}
-            for r in rows
-        ]
+        out = []
+        for r in rows:
+            pending = r[10] or 0
+            expired = now > r[3] + r[4] + RETURN_GRACE
+            kwargs = _unpack(r[5]) if r[1] == "state.apply" else {}
+            out.append({
+                "jid": r[0], "fun": r[1], "target": r[2], "created_at": r[3], "timeout": r[4],
+                "test": bool(isinstance(kwargs, dict) and kwargs.get("test")),
+                "targeted": r[6], "returned": r[7] or 0,
+                "failed": (r[8] or 0) + (r[9] or 0) + (pending if expired else 0),
+                "running": 0 if expired else pending,
+            })
+        return out

@@ -15,6 +15,8 @@ class Presence:
     version: str = ""
     address: str = ""
     facts: dict[str, Any] = field(default_factory=dict)
+    # Job ids the agent said were running in its last heartbeat.
+    running: list[str] = field(default_factory=list)
 
 
 class PresenceTable:
@@ -23,7 +25,7 @@ class PresenceTable:
         self._by_id: dict[str, Presence] = {}
 
     def seen(self, agent_id: str, routing_id: bytes, address: str, version: str | None = None,
-             facts: dict | None = None) -> Presence:
+             facts: dict | None = None, running: list[str] | None = None) -> Presence:
         p = self._by_id.get(agent_id)
         if p is None:
             p = self._by_id[agent_id] = Presence(agent_id, routing_id, time.time())
@@ -32,6 +34,8 @@ class PresenceTable:
             p.version = version
         if facts is not None:
             p.facts = facts
+        if running is not None:
+            p.running = running
         return p
 
     def get(self, agent_id: str) -> Presence | None:

@@ -19,22 +19,21 @@ from typing import Callable
 import zmq
 
 from saline.protocol import __version__
-from saline.protocol.codec import decode_bootstrap, pack
+from saline.protocol.codec import decode_bootstrap, decode_message, pack
 from saline.protocol.control import ControlReply
 from saline.protocol.errors import ProtocolError
 from saline.protocol.ids import new_jid
-from saline.protocol.ratelog import RateLimitedLog
 from saline.protocol.keys import ensure_private_dir, load_or_create
 from saline.protocol.messages import (
     Ack, Error, Event, Heartbeat, Hello, JobBody, PubkeyReply, PubkeyRequest, Return, Welcome,
 )
 from saline.protocol.signing import open_return, sign_job
 
+from . import ctlsocket
 from .badframes import BadFrameLimiter
 from .config import MasterConfig
 from .control import ControlHandler
 from .db import open_db
-from .intake import Intake
 from .jobstore import JobStore
 from .keystore import KeyStore
 from .presence import PresenceTable
@@ -42,8 +41,6 @@ from .targeting import resolve
 from .zap import AGENT_DOMAIN, ZapHandler
 
 log = logging.getLogger("saline.master")
-
-DRAIN_SECONDS = 0.02
 
 
 @dataclass
@@ -67,9 +64,7 @@ class Master:
         self.jobs = JobStore(self.conn)
         self.presence = PresenceTable(cfg.heartbeat_timeout)
         self.waiters: list[Waiter] = []
-        self.ratelog = RateLimitedLog(log)
-        self.bad_frames = BadFrameLimiter(cfg.bad_frame_limit, ratelog=self.ratelog)
-        self.intake = Intake(cfg, self.keys, self.bad_frames, self.ratelog)
+        self.bad_frames = BadFrameLimiter(cfg.bad_frame_limit)
         self.ctx = zmq.Context()
         self.zap = ZapHandler(self.ctx, self.keys)
         self.running = False
@@ -77,6 +72,8 @@ class Master:
 
     # ---- sockets -----------------------------------------------------------------
     def _bind(self) -> None:
+        # First: a second master on the same control socket refuses before binding anything.
+        ctlsocket.claim(Path(self.cfg.control_socket))
         self.zap.start()  # must be up before the CURVE socket accepts handshakes
         s = self.agent_sock = self.ctx.socket(zmq.ROUTER)
         s.curve_server = True
@@ -99,8 +96,6 @@ class Master:
 
         sock_path = Path(self.cfg.control_socket)
         ensure_private_dir(sock_path.parent) if self.cfg.control_group is None else sock_path.parent.mkdir(parents=True, exist_ok=True)
-        if sock_path.exists():
-            sock_path.unlink()
         c = self.control_sock = self.ctx.socket(zmq.ROUTER)
         c.linger = 0
         old_umask = os.umask(0o177)
@@ -108,10 +103,9 @@ class Master:
             c.bind(f"ipc://{sock_path}")
         finally:
             os.umask(old_umask)
+        self.control_ident = ctlsocket.identity(sock_path)
         if self.cfg.control_group:
-            import grp
-
-            os.chown(sock_path, 0, grp.getgrnam(self.cfg.control_group).gr_gid)
+            os.chown(sock_path, 0, ctlsocket.group_id(self.cfg.control_group))
             os.chmod(sock_path, 0o660)
         else:
             os.chmod(sock_path, 0o600)
@@ -141,7 +135,6 @@ class Master:
                 if self.bootstrap_sock is not None and self.bootstrap_sock in events:
                     self._drain(self.bootstrap_sock, self._on_bootstrap_frames)
                 self._expire_waiters()
-                self.ratelog.flush()
         finally:
             self.close()
 
@@ -156,6 +149,7 @@ class Master:
         self.zap.stop()
         self.ctx.term()
         self.conn.close()
+        ctlsocket.release(Path(self.cfg.control_socket), getattr(self, "control_ident", None))
         log.info("saline-master stopped")
 
     def _poll_timeout_ms(self) -> int:
@@ -164,12 +158,8 @@ class Master:
         return max(0, min(1000, int((min(w.deadline for w in self.waiters) - time.time()) * 1000) + 1))
 
     def _drain(self, sock: zmq.Socket, handler) -> None:
-        # Bounded in frames and in time so one busy socket cannot starve the others: the
-        # control socket is served between batches of agent frames.
-        until = time.perf_counter() + DRAIN_SECONDS
+        # Bounded so one busy socket cannot starve the others.
         for _ in range(1000):
-            if time.perf_counter() > until:
-                return
             try:
                 frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
@@ -189,18 +179,32 @@ class Master:
             return False
 
     def _on_agent_frames(self, frames: list[zmq.Frame]) -> None:
-        got = self.intake.admit(frames)  # size, budget and bounded decode (master/intake.py)
-        if got is None:
+        if len(frames) != 2:
+            rid = frames[0].bytes if frames else b"?"
+            if not self.bad_frames.muted(rid):
+                self.bad_frames.bad_frame(rid, "a peer", f"expected 2 frames, got {len(frames)}")
             return
-        rid, curve_key, address, rec, msg = got.rid, got.curve_key, got.address, got.rec, got.msg
+        rid, payload = frames[0].bytes, frames[1]
+        if self.bad_frames.muted(rid):
+            return
+        curve_key = payload.get("User-Id")
+        address = payload.get("Peer-Address") or ""
+        rec = self.keys.by_curve(curve_key) if curve_key else None
+        who = f"{rec.agent_id} ({rec.state})" if rec else f"unknown key at {address}"
+        try:
+            msg = decode_message(payload.bytes, self.cfg.max_frame)
+        except ProtocolError as exc:
+            self.bad_frames.bad_frame(rid, who, str(exc))
+            return
         if isinstance(msg, Hello):
             self._on_hello(rid, curve_key, address, msg)
             return
-        if rec is None or not got.accepted:  # intake decodes nothing but hellos for these keys
+        if rec is None or rec.state != "accepted":
+            self.bad_frames.bad_frame(rid, who, f"{msg.kind} from a key that is not accepted; only hello is allowed")
             return
         aid = rec.agent_id
         if isinstance(msg, Heartbeat):
-            self.presence.seen(aid, rid, address, version=msg.version)
+            self.presence.seen(aid, rid, address, version=msg.version, running=msg.running)
         elif isinstance(msg, Return):
             self.presence.seen(aid, rid, address)
             self._on_return(rid, rec, msg)
@@ -213,7 +217,7 @@ class Master:
         else:
             # Jobs, acks and welcomes only ever flow master → agent: an agent cannot
             # publish a job to anyone (Salt's CVE-2025-22236 class).
-            self.bad_frames.bad_frame(rid, aid, f"agents may not send {msg.kind} messages")
+            self.bad_frames.bad_frame(rid, who, f"agents may not send {msg.kind} messages")
 
     def _on_hello(self, rid: bytes, curve_key: str | None, address: str, hello: Hello) -> None:
         if not curve_key:

@@ -48,17 +48,17 @@ def run_daemon(prog: str, model: type[C], config_path: str | None, default_path:
     import logging
     import sys
 
-    from .logsetup import setup_logging
+    from .logsetup import LogSetupError, setup_logging
 
     try:
         cfg = load_config(model, config_path, default_path, overrides)
-    except ConfigError as exc:
+        setup_logging(cfg.log_level, cfg.log_file)
+    except (ConfigError, LogSetupError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         sys.exit(1)
-    setup_logging(cfg.log_level, cfg.log_file)
     try:
         serve(cfg)
-    except fatal as exc:
+    except (*fatal, ConfigError) as exc:
         logging.getLogger(prog).error("%s", exc)
-        print(f"{prog}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"{prog}: {exc}", file=sys.stderr)
         sys.exit(1)

@@ -26,6 +26,8 @@ class RunRequest(_Req):
     args: list[Any] = Field(default_factory=list)
     kwargs: dict[str, Any] = Field(default_factory=dict)
     timeout: float | None = Field(default=None, gt=0, le=86400)
+    # Reply with the job id as soon as the job is published (then `job_wait`).
+    detach: bool = False
 
 
 class ApplyRequest(_Req):
@@ -34,6 +36,9 @@ class ApplyRequest(_Req):
     states: list[str] = Field(default_factory=list)  # empty: highstate
     test: bool = False
     timeout: float | None = Field(default=None, gt=0, le=86400)
+    detach: bool = False
+    # Wait behind a state run already running on an agent instead of being refused.
+    queue: bool = False
 
 
 class KeysRequest(_Req):
@@ -66,6 +71,20 @@ class JobWaitRequest(_Req):
     timeout: float = Field(default=30.0, gt=0, le=86400)
 
 
+class JobsActiveRequest(_Req):
+    """What runs where now (`saline jobs active`)."""
+
+    op: Literal["jobs_active"] = "jobs_active"
+
+
+class JobKillRequest(_Req):
+    """Stop a running job on the agents still running it (`saline jobs kill`)."""
+
+    op: Literal["job_kill"] = "job_kill"
+    jid: Jid
+    timeout: float = Field(default=10.0, gt=0, le=3600)
+
+
 class EventsRequest(_Req):
     op: Literal["events"] = "events"
     limit: int = Field(default=50, ge=1, le=10000)
@@ -76,7 +95,8 @@ class PingRequest(_Req):
 
 
 ControlRequest = Annotated[
-    Union[RunRequest, ApplyRequest, KeysRequest, AgentsRequest, JobsListRequest, JobShowRequest, JobWaitRequest, EventsRequest, PingRequest],
+    Union[RunRequest, ApplyRequest, KeysRequest, AgentsRequest, JobsListRequest, JobShowRequest, JobWaitRequest, EventsRequest, PingRequest,
+          JobsActiveRequest, JobKillRequest],
     Field(discriminator="op"),
 ]
 
@@ -98,8 +118,9 @@ class AgentReturn(BaseModel):
     agent_id: AgentId
     # returned: a signed return arrived; pending: not yet and the job is still running;
     # no_return: the job's timeout passed without a return; not_connected: the master
-    # had no connection to the agent when it published.
-    status: Literal["returned", "pending", "no_return", "not_connected"]
+    # had no connection to the agent when it published; running: past the timeout, but
+    # the agent says it is still running it (a state run is not stopped halfway).
+    status: Literal["returned", "pending", "no_return", "not_connected", "running"]
     success: bool | None = None
     retcode: int | None = None
     data: Any = None
@@ -107,6 +128,8 @@ class AgentReturn(BaseModel):
     started_at: float | None = None
     finished_at: float | None = None
     received_at: float | None = None
+    # Returned after the job's timeout (the CLI had stopped waiting; stored all the same).
+    late: bool = False
 
 
 class JobRecord(BaseModel):

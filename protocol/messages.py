@@ -75,6 +75,9 @@ class Heartbeat(Strict):
     version: str = Field(max_length=64)
     uptime: float = 0.0
     running_jobs: int = 0
+    # The jobs running on the agent now (`saline jobs active`; a state run past its
+    # timeout is "running", not "no return"). Bounded by the agent's job queue.
+    running: list[Jid] = Field(default_factory=list, max_length=1024)
 
 
 class Job(Strict):

@@ -6,7 +6,7 @@ import time
 
 import click
 
-from .base import Ctx, Table, consoles, dump, json_opt
+from .base import Ctx, Table, consoles, dump, json_opt, plain, safe
 from .main import main
 
 
@@ -16,8 +16,8 @@ from .main import main
 def agents(c: Ctx) -> None:
     """Agents known to the master: up/down/pending, last seen, version, address."""
     rows = c.ask({"op": "agents"}, 10).data
-    if c.as_json:
-        dump(rows)
+    if c.structured:
+        dump(rows, c.out)
         return
     table = Table()
     for col in ("agent", "state", "last seen", "version", "address"):
@@ -25,8 +25,8 @@ def agents(c: Ctx) -> None:
     colors = {"up": "green", "down": "red", "pending": "yellow", "rejected": "red"}
     for r in rows:
         ago = f"{time.time() - r['last_seen']:.0f}s ago" if r["last_seen"] else "never"
-        table.add_row(r["id"], f"[{colors.get(r['state'], 'white')}]{r['state']}[/]", ago, r["version"] or "-",
-                      r["address"] or "-")
+        table.add_row(plain(r["id"]), f"[{colors.get(r['state'], 'white')}]{safe(r['state'])}[/]", ago,
+                      plain(r["version"] or "-"), plain(r["address"] or "-"))
     consoles.out.print(table)
 
 
@@ -36,7 +36,7 @@ def agents(c: Ctx) -> None:
 def status(c: Ctx) -> None:
     """Is the master running? Prints its version and key fingerprint."""
     data = c.ask({"op": "ping"}, 5).data
-    if c.as_json:
-        dump(data)
+    if c.structured:
+        dump(data, c.out)
     else:
-        consoles.out.print(f"master is running: saline {data['version']}, key fingerprint {data['fingerprint']}")
+        consoles.out.print(f"master is running: saline {safe(data['version'])}, key fingerprint {safe(data['fingerprint'])}")

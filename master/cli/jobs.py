@@ -1,4 +1,4 @@
-"""``saline jobs``: stored jobs and their returns."""
+"""``saline jobs``: stored jobs and their returns, what runs now, waiting for and stopping a job."""
 
 from __future__ import annotations
 
@@ -9,14 +9,20 @@ import click
 
 from saline.protocol.patterns import JID_PATTERN
 
-from .base import Ctx, Table, consoles, dump, fail, json_opt, when
+from .base import EXIT_OK, Ctx, Table, consoles, dump, fail, json_opt, plain, when
 from .main import main
-from .run import print_job
+from .run import print_job, show_job
+
+
+def _check_jid(jid: str) -> None:
+    if not re.match(JID_PATTERN, jid):
+        fail(f"{jid!r} is not a job id (expected 20 digits, '-', 8 hex digits)")
 
 
 @main.group()
+@json_opt
 def jobs() -> None:
-    """Look at stored jobs and their returns."""
+    """Look at stored jobs and their returns; wait for or stop a running job."""
 
 
 @jobs.command("list")
@@ -24,18 +30,20 @@ def jobs() -> None:
 @json_opt
 @click.pass_obj
 def jobs_list(c: Ctx, limit: int) -> None:
-    """The most recent jobs."""
+    """The most recent jobs. "failed" counts failed returns, agents that were down and
+    agents that did not return; "running" the returns still to come."""
     rows = c.ask({"op": "jobs_list", "limit": limit}, 10).data
-    if c.as_json:
-        dump(rows)
+    if c.structured:
+        dump(rows, c.out)
         return
     table = Table()
     table.add_column("jid", no_wrap=True)
-    for col in ("function", "target", "started", "returned", "failed"):
+    for col in ("function", "target", "started", "returned", "failed", "running"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["jid"], r["fun"], r["target"], when(r["created_at"]), f"{r['returned']}/{r['targeted']}",
-                      str(r["failed"]))
+        fun = r["fun"] + (" (test)" if r.get("test") else "")
+        table.add_row(r["jid"], plain(fun), plain(r["target"]), when(r["created_at"]),
+                      f"{r['returned']}/{r['targeted']}", str(r["failed"]), str(r.get("running", 0)))
     consoles.out.print(table)
 
 
@@ -44,17 +52,56 @@ def jobs_list(c: Ctx, limit: int) -> None:
 @json_opt
 @click.pass_obj
 def jobs_show(c: Ctx, jid: str) -> None:
-    """One job with every agent's return (state runs are shown like a highstate)."""
-    if not re.match(JID_PATTERN, jid):
-        fail(f"{jid!r} is not a job id (expected 20 digits, '-', 8 hex digits)")
+    """One job with every agent's return (state runs are shown like a highstate).
+    Exit code as for run/apply, in every output format."""
+    _check_jid(jid)
     job = c.ask({"op": "job_show", "jid": jid}, 10).data
-    if job["fun"] == "state.apply" and not c.as_json:
-        from saline.states.engine.report import render_run
+    sys.exit(show_job(job, c))
 
-        for r in job["returns"]:
-            if r["status"] == "returned" and isinstance(r["data"], dict) and "results" in r["data"]:
-                render_run(consoles.out, r["agent_id"], r["data"])
-            else:
-                consoles.out.print(f"[bold]{r['agent_id']}[/]: {r['status']} {r.get('error') or ''}")
+
+@jobs.command("wait")
+@click.argument("jid")
+@click.option("--timeout", type=float, default=3600, show_default=True, help="seconds to wait at most")
+@json_opt
+@click.pass_obj
+def jobs_wait(c: Ctx, jid: str, timeout: float) -> None:
+    """Wait until every agent has returned job JID (or the timeout), then show it like jobs show."""
+    _check_jid(jid)
+    sys.exit(show_job(c.wait_job(jid, timeout), c))
+
+
+@jobs.command("active")
+@json_opt
+@click.pass_obj
+def jobs_active(c: Ctx) -> None:
+    """What runs where now (the agents report their running jobs in every heartbeat)."""
+    rows = c.ask({"op": "jobs_active"}, 10).data
+    if c.structured:
+        dump(rows, c.out)
         return
-    sys.exit(print_job(job, c))
+    if not rows:
+        consoles.out.print("no job is running")
+        return
+    table = Table()
+    table.add_column("jid", no_wrap=True)
+    for col in ("agent", "function", "target", "started", "running for"):
+        table.add_column(col)
+    for r in rows:
+        since = f"{r['seconds']:.0f}s" + (" (past its timeout)" if r["overdue"] else "")
+        table.add_row(r["jid"], plain(r["agent_id"]), plain(r["fun"]), plain(r["target"]), when(r["created_at"]), since)
+    consoles.out.print(table)
+
+
+@jobs.command("kill")
+@click.argument("jid")
+@json_opt
+@click.pass_obj
+def jobs_kill(c: Ctx, jid: str) -> None:
+    """Stop job JID on the agents still running it: no further state runs, the command in
+    flight is terminated; the job's own return then says what was done."""
+    _check_jid(jid)
+    job = c.ask({"op": "job_kill", "jid": jid}, 30).data
+    code = print_job(job, c)
+    if code == EXIT_OK and not c.structured:
+        consoles.out.print(f"job {jid} is stopping; its return: saline jobs wait {jid}", markup=False)
+    sys.exit(code)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
-from .base import Ctx, Table, consoles, dump, json_opt, when
+from .base import Ctx, Table, consoles, dump, json_opt, plain, safe, when
 from .main import main
 
 
 @main.group()
+@json_opt
 def keys() -> None:
     """Manage agent keys (like salt-key): list, accept, reject, delete."""
 
@@ -19,8 +20,8 @@ def keys() -> None:
 def keys_list(c: Ctx) -> None:
     """List keys by state."""
     rows = c.ask({"op": "keys", "action": "list"}, 10).data
-    if c.as_json:
-        dump(rows)
+    if c.structured:
+        dump(rows, c.out)
         return
     table = Table()
     for col in ("agent", "state"):
@@ -29,7 +30,7 @@ def keys_list(c: Ctx) -> None:
     table.add_column("first seen")
     colors = {"accepted": "green", "pending": "yellow", "rejected": "red"}
     for r in rows:
-        table.add_row(r["id"], f"[{colors[r['state']]}]{r['state']}[/]", r["fingerprint"], when(r["first_seen"]))
+        table.add_row(plain(r["id"]), f"[{colors[r['state']]}]{r['state']}[/]", plain(r["fingerprint"]), when(r["first_seen"]))
     consoles.out.print(table)
 
 
@@ -41,15 +42,15 @@ def _key_action(action: str):
     @json_opt
     @click.pass_obj
     def command(c: Ctx, match: str | None, fingerprint: str | None, include_rejected: bool, yes: bool) -> None:
-        if match is None and not yes and not c.as_json and not fingerprint:
+        if match is None and not yes and not c.structured and not fingerprint:
             click.confirm(f"{action} ALL pending keys?", abort=True)
         reply = c.ask({"op": "keys", "action": action, "match": match, "fingerprint": fingerprint,
                        "include_rejected": include_rejected}, 10)
-        if c.as_json:
-            dump(reply.data)
+        if c.structured:
+            dump(reply.data, c.out)
         else:
             for aid in reply.data["agents"]:
-                consoles.out.print(f"{action}ed key: {aid}" if action != "delete" else f"deleted key: {aid}")
+                consoles.out.print(f"{action}ed key: {safe(aid)}" if action != "delete" else f"deleted key: {safe(aid)}")
 
     command.__doc__ = f"{action.capitalize()} the key(s) of MATCH (agent id or glob)."
     return command
@@ -66,12 +67,12 @@ for _action in ("accept", "reject", "delete"):
 def keys_finger(c: Ctx, match: str | None) -> None:
     """Show fingerprints (the master's and the agents') to compare out of band."""
     data = c.ask({"op": "keys", "action": "finger", "match": match}, 10).data
-    if c.as_json:
-        dump(data)
+    if c.structured:
+        dump(data, c.out)
         return
-    consoles.out.print(f"master: {data['master']}")
+    consoles.out.print(f"master: {safe(data['master'])}")
     for r in data["agents"]:
-        consoles.out.print(f"{r['id']} ({r['state']}): {r['fingerprint']}")
+        consoles.out.print(f"{safe(r['id'])} ({r['state']}): {safe(r['fingerprint'])}")
 
 
 # ---- agents and jobs ----------------------------------------------------------------------------

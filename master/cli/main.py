@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
 from saline.master.defaults import DEFAULT_CONFIG
 
-from .base import Ctx, control_socket_from
+from saline.protocol import __version__
+
+from .base import EXIT_ERROR, OUT_FORMATS, STATE_OUTPUTS, Ctx, control_socket_from
 
 
 class _MainGroup(click.Group):
@@ -21,6 +24,19 @@ class _MainGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy})
 
+    def main(self, *args, **kwargs):
+        """Usage errors exit 1, not click's 2: the README gives 2 to failed agents."""
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(EXIT_ERROR)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(EXIT_ERROR)
+        sys.exit(code if isinstance(code, int) else 0)
+
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.lazy and name not in self.commands:
             import importlib
@@ -30,16 +46,21 @@ class _MainGroup(click.Group):
         return super().get_command(ctx, name)
 
 
-@click.group(cls=_MainGroup)
+@click.group(cls=_MainGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="saline", message="%(prog)s %(version)s")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help=f"master config (default {DEFAULT_CONFIG})")
-@click.option("--socket", "socket_path", type=click.Path(), help="master control socket (overrides the config)")
-@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@click.option("--socket", "socket_path", type=click.Path(readable=False), help="master control socket (overrides the config)")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output (same as --out json)")
+@click.option("--out", "out", type=click.Choice(OUT_FORMATS), default=None, help="output format: json, yaml, highstate")
+@click.option("--state-output", "state_output", type=click.Choice(STATE_OUTPUTS), default="full",
+              help="state runs: full (every state), changes (only changed or failed in full), terse (one line each)")
 @click.pass_context
-def main(ctx: click.Context, config_path: str | None, socket_path: str | None, as_json: bool) -> None:
+def main(ctx: click.Context, config_path: str | None, socket_path: str | None, as_json: bool, out: str | None,
+         state_output: str) -> None:
     """saline: Salt-style orchestration for two-node HA clusters."""
     if socket_path is None:
         socket_path = control_socket_from(config_path)
-    ctx.obj = Ctx(Path(socket_path), as_json)
+    ctx.obj = Ctx(Path(socket_path), "json" if as_json else out, state_output)
 
 
 # The verbs register themselves on ``main``; imported here so ``saline --help`` lists them.

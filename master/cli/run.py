@@ -1,4 +1,4 @@
-"""``saline run`` and ``saline apply``: publish a job and show every agent's return."""
+"""``saline run`` and ``saline apply``: publish a job, print its id, show every agent's return."""
 
 from __future__ import annotations
 
@@ -8,8 +8,13 @@ from typing import Any
 
 import click
 
-from .base import EXIT_FAILED, EXIT_OK, Ctx, Table, consoles, dump, json_opt
+from .base import (
+    EXIT_OK, Ctx, Table, consoles, dump, fail, job_exit_code, json_opt, plain, safe,
+)
 from .main import main
+
+# The master waits this long past a job's timeout for its last returns (jobstore.RETURN_GRACE).
+RETURN_GRACE = 2.0
 
 
 def parse_cli_args(raw: tuple[str, ...]) -> tuple[list[Any], dict[str, Any]]:
@@ -19,39 +24,100 @@ def parse_cli_args(raw: tuple[str, ...]) -> tuple[list[Any], dict[str, Any]]:
     args, kwargs = [], {}
     for item in raw:
         key, sep, value = item.partition("=")
-        if sep and key.isidentifier():
-            kwargs[key] = yaml.safe_load(value) if value else ""
-        else:
-            args.append(yaml.safe_load(item))
+        try:
+            if sep and key.isidentifier():
+                kwargs[key] = yaml.safe_load(value) if value else ""
+            else:
+                args.append(yaml.safe_load(item))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            fail(f"argument {item!r} is not a valid YAML value ({mark}); quote it, e.g. {key}='\"…\"'"
+                 if sep else f"argument {item!r} is not a valid YAML value ({mark}); quote it")
     return args, kwargs
 
 
+_STATUS = {
+    "no_return": ("[red]no return[/]", "did not return before the timeout"),
+    "not_connected": ("[red]agent down[/]", "agent was not connected when the job was published"),
+    "pending": ("[yellow]running[/]", "still running"),
+    "running": ("[yellow]running[/]", "still running past the timeout; its result will be stored when it returns"),
+}
+
+
 def print_job(job: dict, c: Ctx) -> int:
+    """Any job as a table of agents (or JSON/YAML). Returns the exit code."""
+    if c.structured:
+        dump(job, c.out)
+        return job_exit_code(job)
     returns = job["returns"]
-    failed = [r for r in returns if r["status"] != "returned" or not r["success"]]
-    if c.as_json:
-        dump(job)
-        return EXIT_FAILED if failed else EXIT_OK
-    consoles.out.print(f"job {job['jid']}  {job['fun']}", style="bold")
+    consoles.out.print(f"job {job['jid']}  {safe(job['fun'])}", style="bold")
     table = Table()
     for col in ("agent", "status", "result"):
         table.add_column(col)
     for r in returns:
         if r["status"] == "returned":
             status = "[green]ok[/]" if r["success"] else "[red]failed[/]"
+            if r.get("late"):
+                status += " [yellow](late)[/]"
             value = r["data"] if r["success"] else (r["error"] or r["data"])
             text = value if isinstance(value, str) else json.dumps(value, indent=1, default=str)
         else:
-            status = {"no_return": "[red]no return[/]", "not_connected": "[red]agent down[/]",
-                      "pending": "[yellow]pending[/]"}[r["status"]]
-            text = {"no_return": "did not return before the timeout",
-                    "not_connected": "agent was not connected when the job was published",
-                    "pending": "still running"}[r["status"]]
-        table.add_row(r["agent_id"], status, text)
+            status, text = _STATUS[r["status"]]
+        table.add_row(plain(r["agent_id"]), status, plain(text))
     consoles.out.print(table)
-    ok = len(returns) - len(failed)
-    consoles.out.print(f"{ok} of {len(returns)} agent(s) succeeded", style="green" if not failed else "red")
-    return EXIT_FAILED if failed else EXIT_OK
+    ok = sum(1 for r in returns if r["status"] == "returned" and r["success"])
+    code = job_exit_code(job)
+    consoles.out.print(f"{ok} of {len(returns)} agent(s) succeeded", style="green" if code == EXIT_OK else "red")
+    return code
+
+
+def print_state_job(job: dict, c: Ctx) -> int:
+    """A state.apply job like Salt's highstate output, per agent."""
+    if c.structured:
+        dump(job, c.out)
+        return job_exit_code(job)
+    from saline.states.engine.report import render_run
+
+    for r in job["returns"]:
+        if r["status"] == "returned" and isinstance(r["data"], dict) and "results" in r["data"]:
+            if r.get("late"):
+                consoles.out.print(f"[yellow]{safe(r['agent_id'])}: returned after the timeout (late)[/]")
+            try:
+                render_run(consoles.out, r["agent_id"], r["data"], c.state_output)
+            except ValueError as exc:  # a malformed return: say so, show the other agents
+                consoles.out.print(f"[bold]{safe(r['agent_id'])}[/]: [red]unreadable state run result[/] "
+                                   f"{safe(str(exc).splitlines()[0])}")
+        elif r["status"] == "returned":
+            consoles.out.print(f"[bold]{safe(r['agent_id'])}[/]: [red]failed[/] {safe(r.get('error') or '')}")
+        else:
+            label, text = _STATUS[r["status"]]
+            consoles.out.print(f"[bold]{safe(r['agent_id'])}[/]: {label} {text}")
+    return job_exit_code(job)
+
+
+def show_job(job: dict, c: Ctx) -> int:
+    """The one renderer for run, apply, jobs show and jobs wait: same exit code in every format."""
+    if job["fun"] == "state.apply" or c.out == "highstate":
+        return print_state_job(job, c)
+    return print_job(job, c)
+
+
+def publish_and_show(c: Ctx, req: dict, as_async: bool) -> None:
+    """Publish detached, print the job id at once (stderr for JSON/YAML), then wait for it."""
+    published = c.ask({**req, "detach": True}, 60).data
+    jid, agents = published["jid"], published["agents"]
+    if as_async:
+        if c.structured:
+            dump({"jid": jid, "agents": agents}, c.out)
+        else:
+            consoles.out.print(f"job {jid} published to {len(agents)} agent(s); "
+                               f"see it with: saline jobs show {jid}  (or saline jobs wait {jid})", markup=False)
+        sys.exit(EXIT_OK)
+    note = consoles.err if c.structured else consoles.out
+    note.print(f"job {jid} published to {len(agents)} agent(s), waiting up to {published['timeout']:g}s "
+               "(Ctrl-C stops waiting, not the job)", markup=False, style="dim")
+    job = c.wait_job(jid, published["timeout"] + RETURN_GRACE)
+    sys.exit(show_job(job, c))
 
 
 @main.command()
@@ -59,44 +125,32 @@ def print_job(job: dict, c: Ctx) -> int:
 @click.argument("function")
 @click.argument("args", nargs=-1)
 @click.option("--timeout", type=float, default=None, help="seconds to wait for returns (master default 30)")
+@click.option("--async", "as_async", is_flag=True, help="print the job id and return at once")
 @json_opt
 @click.pass_obj
-def run(c: Ctx, target: str, function: str, args: tuple[str, ...], timeout: float | None) -> None:
+def run(c: Ctx, target: str, function: str, args: tuple[str, ...], timeout: float | None, as_async: bool) -> None:
     """Run FUNCTION on the agents matching TARGET (glob, comma list, or 'all').
 
     Arguments are YAML values; key=value gives a keyword argument:
     saline run 'node*' test.sleep seconds=2
     """
     pos, kw = parse_cli_args(args)
-    reply = c.ask({"op": "run", "target": target, "fun": function, "args": pos, "kwargs": kw, "timeout": timeout},
-                  (timeout or 30) + 30)
-    sys.exit(print_job(reply.data, c))
+    publish_and_show(c, {"op": "run", "target": target, "fun": function, "args": pos, "kwargs": kw,
+                         "timeout": timeout}, as_async)
 
 
 @main.command()
 @click.argument("target")
 @click.argument("states", nargs=-1)
 @click.option("--test", is_flag=True, help="dry run: show what would change, change nothing")
-@click.option("--timeout", type=float, default=None)
+@click.option("--timeout", type=float, default=None,
+              help="seconds to wait (master default 300); a state run goes on past it and returns late")
+@click.option("--queue", is_flag=True, help="wait behind a state run already running on an agent instead of failing")
+@click.option("--async", "as_async", is_flag=True, help="print the job id and return at once")
 @json_opt
 @click.pass_obj
-def apply(c: Ctx, target: str, states: tuple[str, ...], test: bool, timeout: float | None) -> None:
+def apply(c: Ctx, target: str, states: tuple[str, ...], test: bool, timeout: float | None, queue: bool,
+          as_async: bool) -> None:
     """Apply STATES (or the highstate from the top file) on the agents matching TARGET."""
-    from saline.states.engine.report import render_run
-
-    reply = c.ask({"op": "apply", "target": target, "states": list(states), "test": test, "timeout": timeout},
-                  (timeout or 30) + 60)
-    job = reply.data
-    failed = False
-    if c.as_json:
-        dump(job)
-    for r in job["returns"]:
-        bad = r["status"] != "returned" or not r["success"]
-        failed = failed or bad
-        if c.as_json:
-            continue
-        if r["status"] == "returned" and isinstance(r["data"], dict) and "results" in r["data"]:
-            render_run(consoles.out, r["agent_id"], r["data"])
-        else:
-            consoles.out.print(f"[bold]{r['agent_id']}[/]: [red]{r['status']}[/] {r.get('error') or ''}")
-    sys.exit(EXIT_FAILED if failed else EXIT_OK)
+    publish_and_show(c, {"op": "apply", "target": target, "states": list(states), "test": test,
+                         "timeout": timeout, "queue": queue}, as_async)

@@ -5,12 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as _markup_escape
 
+from saline.protocol.safetext import terminal_safe
 from saline.states.engine.apply import StateResult
 from saline.states.engine.run import RunResult
 
 RULE = "-" * 10
+
+
+def escape(text: object) -> str:
+    """State results come from agents: no terminal escape sequences, no rich markup."""
+    return _markup_escape(terminal_safe(text))
+
 LABEL_WIDTH = 12
 
 
@@ -76,12 +83,30 @@ def render_state(console: Console, result: StateResult) -> None:
         console.print(f"[{colour}]{escape(line)}[/{colour}]", highlight=False, soft_wrap=True)
 
 
-def render_run(console: Console, agent_id: str, run: RunResult | dict[str, Any]) -> None:
-    """Per state: ID, function, name, result, comment, changes; then the summary."""
+def render_terse(console: Console, result: StateResult) -> None:
+    """One line, like Salt's ``--state-output=terse``."""
+    outcome = {False: "Failed", None: "Would change" if result.changes else "Unknown"}.get(
+        result.result, "Changed" if result.changes else "Clean")
+    line = (f"Name: {result.name} - Function: {result.fun} - Result: {outcome} - "
+            f"Duration: {result.duration_ms:.3f} ms")
+    colour = _colour(result)
+    console.print(f"[{colour}]{escape(line)}[/{colour}]", highlight=False, soft_wrap=True)
+
+
+def render_run(console: Console, agent_id: str, run: RunResult | dict[str, Any], state_output: str = "full") -> None:
+    """Per state: ID, function, name, result, comment, changes; then the summary.
+
+    ``state_output`` as Salt's: ``full`` every state in full; ``changes`` states that
+    changed, would change or failed in full, the others one line each; ``terse`` one
+    line each."""
     run = run if isinstance(run, RunResult) else RunResult.model_validate(run)
     console.print(f"[bold]{escape(agent_id)}:[/bold]", highlight=False)
     for result in run.results:
-        render_state(console, result)
+        quiet = result.result is True and not result.changes
+        if state_output == "terse" or (state_output == "changes" and quiet):
+            render_terse(console, result)
+        else:
+            render_state(console, result)
     s = run.summary
     failed_colour = "red" if s.failed else "cyan"
     console.print("", highlight=False)

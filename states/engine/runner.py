@@ -12,6 +12,7 @@ import logging
 import os
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
@@ -57,10 +58,13 @@ class Runner:
         root: str | Path = "/",
         env: Mapping[str, str] | None = None,
         timeout: float = 300.0,
+        cancel: threading.Event | None = None,
     ):
         self.root = Path(root)
         self.env = dict(os.environ if env is None else env)
         self.timeout = timeout
+        # Set by `saline jobs kill`: the command in flight is terminated.
+        self.cancel = cancel
 
     def path(self, node_path: str | PurePosixPath) -> Path:
         """Map an absolute node path under the root; refuse relative paths and ``..``."""
@@ -95,13 +99,8 @@ class Runner:
             with subprocess.Popen(argv, stdin=subprocess.PIPE if input is not None else None,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env) as proc:
                 pid = proc.pid
-                try:
-                    out, err = proc.communicate(input.encode() if isinstance(input, str) else input, timeout=limit)
-                    rc = proc.returncode
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    out, err = proc.communicate()
-                    rc, err = 124, err + f"\ntimed out after {limit}s".encode()
+                rc, out, err = _communicate(proc, input.encode() if isinstance(input, str) else input, limit,
+                                            self.cancel)
         except FileNotFoundError:
             rc, out, err = 127, b"", f"{argv[0]}: command not found".encode()
         result = CommandResult(
@@ -116,3 +115,34 @@ class Runner:
         if check and rc != 0:
             raise CommandError(result)
         return result
+
+
+CANCEL_POLL = 0.1
+
+
+def _communicate(proc: subprocess.Popen, data: bytes | None, limit: float,
+                 cancel: threading.Event | None) -> tuple[int, bytes, bytes]:
+    """Wait for ``proc`` up to ``limit`` seconds (then kill it: rc 124). With ``cancel``,
+    the wait is sliced and the command is terminated (SIGTERM, SIGKILL after 2 s) as
+    soon as the job is killed (``saline jobs kill``)."""
+    deadline = time.monotonic() + limit
+    while True:
+        slice_ = limit if cancel is None else max(0.0, min(CANCEL_POLL, deadline - time.monotonic()))
+        try:
+            # communicate() may be called again after a timeout without losing output.
+            out, err = proc.communicate(data, timeout=slice_)
+            return proc.returncode, out, err
+        except subprocess.TimeoutExpired:
+            data = None
+        if cancel is not None and cancel.is_set():
+            proc.terminate()
+            try:
+                out, err = proc.communicate(timeout=2)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, err = proc.communicate()
+            return proc.returncode, out, err + b"\nstopped: the job was killed (saline jobs kill)"
+        if time.monotonic() >= deadline:
+            proc.kill()
+            out, err = proc.communicate()
+            return 124, out, err + f"\ntimed out after {limit}s".encode()
