@@ -12,6 +12,8 @@ import logging
 import time
 from dataclasses import dataclass
 
+from saline.protocol.ratelog import RateLimitedLog
+
 log = logging.getLogger("saline.master")
 
 WINDOW = 60.0
@@ -26,9 +28,12 @@ class _Budget:
 
 
 class BadFrameLimiter:
-    def __init__(self, limit: int, window: float = WINDOW, max_tracked: int = MAX_TRACKED):
+    def __init__(self, limit: int, window: float = WINDOW, max_tracked: int = MAX_TRACKED,
+                 ratelog: RateLimitedLog | None = None):
         self.limit, self.window, self.max_tracked = limit, window, max_tracked
         self._budgets: dict[bytes, _Budget] = {}
+        # Many connections from one source (fresh keys, reconnects) share one log budget.
+        self.ratelog = ratelog or RateLimitedLog(log, burst=10, window=10.0)
 
     def _budget(self, peer: bytes, now: float) -> _Budget:
         b = self._budgets.get(peer)
@@ -51,10 +56,11 @@ class BadFrameLimiter:
         b = self._budget(peer, time.time() if now is None else now)
         b.count += 1
         if b.count < self.limit:
-            log.warning("bad frame from %s: %s", who, reason)
+            self.ratelog.warning(who, "bad-frame", "bad frame from %s: %s", who, reason, now=now)
         elif not b.muted_logged:
             b.muted_logged = True
-            log.warning("too many bad frames from %s; dropping its frames unread for up to a minute", who)
+            self.ratelog.warning(who, "muted", "too many bad frames from %s; dropping its frames unread for up to a "
+                                 "minute", who, now=now)
 
     def __len__(self) -> int:
         return len(self._budgets)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .budget import Rate
 from .defaults import DEFAULT_CONFIG, DEFAULT_CONTROL_SOCKET
 
 __all__ = ["DEFAULT_CONFIG", "MasterConfig", "master_config_in"]
@@ -37,6 +38,13 @@ class MasterConfig(BaseModel):
     max_frame: int = Field(default=16 * 1024 * 1024, ge=1024)
     # Bad frames per agent connection per minute before that connection's frames are dropped unread.
     bad_frame_limit: int = 100
+    # What one peer may cost (master/intake.py). A key that is not accepted may only send a
+    # hello of at most max_hello_frame bytes, which also bounds an agent's facts.
+    max_hello_frame: int = Field(default=64 * 1024, ge=1024)
+    max_event_frame: int = Field(default=64 * 1024, ge=1024)
+    # Per accepted agent key, and per key / per address for keys that are not accepted.
+    agent_budget: Rate = Rate(bytes_per_s=32 * 1024 * 1024, decode_per_s=0.25)
+    stranger_budget: Rate = Rate(bytes_per_s=64 * 1024, decode_per_s=0.02)
 
 
 def master_config_in(base: Path, **settings) -> dict:

@@ -19,10 +19,11 @@ from typing import Callable
 import zmq
 
 from saline.protocol import __version__
-from saline.protocol.codec import decode_bootstrap, decode_message, pack
+from saline.protocol.codec import decode_bootstrap, pack
 from saline.protocol.control import ControlReply
 from saline.protocol.errors import ProtocolError
 from saline.protocol.ids import new_jid
+from saline.protocol.ratelog import RateLimitedLog
 from saline.protocol.keys import ensure_private_dir, load_or_create
 from saline.protocol.messages import (
     Ack, Error, Event, Heartbeat, Hello, JobBody, PubkeyReply, PubkeyRequest, Return, Welcome,
@@ -34,6 +35,7 @@ from .badframes import BadFrameLimiter
 from .config import MasterConfig
 from .control import ControlHandler
 from .db import open_db
+from .intake import Intake
 from .jobstore import JobStore
 from .keystore import KeyStore
 from .presence import PresenceTable
@@ -41,6 +43,8 @@ from .targeting import resolve
 from .zap import AGENT_DOMAIN, ZapHandler
 
 log = logging.getLogger("saline.master")
+
+DRAIN_SECONDS = 0.02
 
 
 @dataclass
@@ -64,7 +68,9 @@ class Master:
         self.jobs = JobStore(self.conn)
         self.presence = PresenceTable(cfg.heartbeat_timeout)
         self.waiters: list[Waiter] = []
-        self.bad_frames = BadFrameLimiter(cfg.bad_frame_limit)
+        self.ratelog = RateLimitedLog(log)
+        self.bad_frames = BadFrameLimiter(cfg.bad_frame_limit, ratelog=self.ratelog)
+        self.intake = Intake(cfg, self.keys, self.bad_frames, self.ratelog)
         self.ctx = zmq.Context()
         self.zap = ZapHandler(self.ctx, self.keys)
         self.running = False
@@ -135,6 +141,7 @@ class Master:
                 if self.bootstrap_sock is not None and self.bootstrap_sock in events:
                     self._drain(self.bootstrap_sock, self._on_bootstrap_frames)
                 self._expire_waiters()
+                self.ratelog.flush()
         finally:
             self.close()
 
@@ -158,8 +165,12 @@ class Master:
         return max(0, min(1000, int((min(w.deadline for w in self.waiters) - time.time()) * 1000) + 1))
 
     def _drain(self, sock: zmq.Socket, handler) -> None:
-        # Bounded so one busy socket cannot starve the others.
+        # Bounded in frames and in time so one busy socket cannot starve the others: the
+        # control socket is served between batches of agent frames.
+        until = time.perf_counter() + DRAIN_SECONDS
         for _ in range(1000):
+            if time.perf_counter() > until:
+                return
             try:
                 frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
@@ -179,28 +190,14 @@ class Master:
             return False
 
     def _on_agent_frames(self, frames: list[zmq.Frame]) -> None:
-        if len(frames) != 2:
-            rid = frames[0].bytes if frames else b"?"
-            if not self.bad_frames.muted(rid):
-                self.bad_frames.bad_frame(rid, "a peer", f"expected 2 frames, got {len(frames)}")
+        got = self.intake.admit(frames)  # size, budget and bounded decode (master/intake.py)
+        if got is None:
             return
-        rid, payload = frames[0].bytes, frames[1]
-        if self.bad_frames.muted(rid):
-            return
-        curve_key = payload.get("User-Id")
-        address = payload.get("Peer-Address") or ""
-        rec = self.keys.by_curve(curve_key) if curve_key else None
-        who = f"{rec.agent_id} ({rec.state})" if rec else f"unknown key at {address}"
-        try:
-            msg = decode_message(payload.bytes, self.cfg.max_frame)
-        except ProtocolError as exc:
-            self.bad_frames.bad_frame(rid, who, str(exc))
-            return
+        rid, curve_key, address, rec, msg = got.rid, got.curve_key, got.address, got.rec, got.msg
         if isinstance(msg, Hello):
             self._on_hello(rid, curve_key, address, msg)
             return
-        if rec is None or rec.state != "accepted":
-            self.bad_frames.bad_frame(rid, who, f"{msg.kind} from a key that is not accepted; only hello is allowed")
+        if rec is None or not got.accepted:  # intake decodes nothing but hellos for these keys
             return
         aid = rec.agent_id
         if isinstance(msg, Heartbeat):
@@ -217,7 +214,7 @@ class Master:
         else:
             # Jobs, acks and welcomes only ever flow master → agent: an agent cannot
             # publish a job to anyone (Salt's CVE-2025-22236 class).
-            self.bad_frames.bad_frame(rid, who, f"agents may not send {msg.kind} messages")
+            self.bad_frames.bad_frame(rid, aid, f"agents may not send {msg.kind} messages")
 
     def _on_hello(self, rid: bytes, curve_key: str | None, address: str, hello: Hello) -> None:
         if not curve_key:

@@ -12,12 +12,14 @@ import msgpack
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from .errors import ProtocolError
-from .messages import BootstrapMessage, Message
+from .messages import BootstrapMessage, Hello, Message
+from .shape import DEFAULT_LIMITS, ShapeLimits, check_shape
 
 DEFAULT_MAX_FRAME = 16 * 1024 * 1024
 
 _message_adapter: TypeAdapter = TypeAdapter(Message)
 _bootstrap_adapter: TypeAdapter = TypeAdapter(BootstrapMessage)
+_hello_adapter: TypeAdapter = TypeAdapter(Hello)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -28,11 +30,14 @@ def pack(obj: Any) -> bytes:
     return msgpack.packb(obj, use_bin_type=True)
 
 
-def unpack(data: bytes, max_size: int = DEFAULT_MAX_FRAME) -> Any:
+def unpack(data: bytes, max_size: int = DEFAULT_MAX_FRAME, limits: ShapeLimits = DEFAULT_LIMITS) -> Any:
+    """Decode one msgpack value. What that may cost is bounded before anything is built:
+    the frame's size, then its object count, nesting depth and string sizes (shape.py)."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ProtocolError(f"frame is {type(data).__name__}, not bytes")
     if len(data) > max_size:
         raise ProtocolError(f"frame of {len(data)} bytes exceeds the limit of {max_size}")
+    check_shape(data, limits)
     try:
         return msgpack.unpackb(
             data,
@@ -71,6 +76,19 @@ def describe_validation_error(exc: ValidationError) -> str:
 def decode_message(data: bytes, max_size: int = DEFAULT_MAX_FRAME):
     """Frame bytes → one of the Message models, or ProtocolError."""
     return _validate(_message_adapter, unpack(data, max_size))
+
+
+def decode_hello(data: bytes, max_size: int) -> Hello:
+    """For keys that are not accepted: a hello and nothing else is decoded into a model."""
+    obj = unpack(data, max_size)
+    kind = obj.get("kind") if isinstance(obj, dict) else None
+    if kind != "hello":
+        raise ProtocolError(f"{_kind_name(kind)} from a key that is not accepted; only hello is allowed")
+    return _validate(_hello_adapter, obj)
+
+
+def _kind_name(kind: Any) -> str:
+    return kind if isinstance(kind, str) and kind.isidentifier() and len(kind) <= 32 else "a message"
 
 
 def decode_bootstrap(data: bytes, max_size: int = 4096):

@@ -19,7 +19,14 @@ agent's node facts), the state refuses unless ``allow_disruption: true``.
 
 Argument names follow Salt's ``network.managed`` (``ipaddr``, ``netmask``, ``gateway``,
 ``ports``) and its Debian bridge options without the ``bridge_`` prefix (``fd``,
-``maxwait``).
+``maxwait``, ``stp``, ``hello``, ``maxage``, ``ageing``, ``bridgeprio``, ``waitport``);
+the bridge-utils-interfaces(5) spelling with the prefix (``bridge_stp``) is accepted too.
+
+An existing stanza that means the same is left as it is: the stanza is compared as data
+(header and the options the state manages; indentation, spacing, ``address A/N`` vs
+``address A`` + ``netmask``, ``on``/``yes`` do not matter), and options it does not manage
+(an operator's ``up`` line, ``dns-nameservers``) are kept. The address gets the broadcast
+address ``ifup`` gives it (ifupdown's ``inet static`` default ``broadcast +``).
 """
 
 from __future__ import annotations
@@ -28,12 +35,12 @@ import difflib
 import re
 from ipaddress import IPv4Address, IPv4Interface
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic.networks import IPvAnyAddress
 
 from saline.states.engine.base import CommandStep, Facts, Plan, Refuse, StateArgs, StateContext, WriteFileStep, state_function
-from saline.states.system.ifupdown import bridge_stanza, iface_stanza, manual_stanza, set_iface_stanza
-from saline.states.system.iproute import NetState, parse_addresses, parse_links, parse_routes
+from saline.states.system.ifupdown import bridge_stanza, iface_stanza, manual_stanza, set_iface_stanza, stanza_options
+from saline.states.system.iproute import NetState, parse_addresses, parse_broadcasts, parse_links, parse_routes
 from saline.states.engine.runner import CommandError
 
 IFNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$")  # IFNAMSIZ is 16 with the NUL
@@ -52,9 +59,31 @@ class BridgeArgs(StateArgs):
     gateway: IPv4Address | None = None
     fd: int = 0
     maxwait: int = 0
+    # bridge-utils-interfaces(5) options; None: not managed (whatever the file or kernel has stays)
+    stp: bool | None = None
+    hello: int | None = Field(None, ge=1, le=10)  # seconds
+    maxage: int | None = Field(None, ge=6, le=40)  # seconds
+    ageing: int | None = Field(None, ge=0, le=1000000)  # seconds
+    bridgeprio: int | None = Field(None, ge=0, le=65535)
+    waitport: int | None = Field(None, ge=0, le=300)  # seconds ifup waits for the ports (file only)
     file: str = "/etc/network/interfaces"
     allow_disruption: bool = False
     protect_route_to: IPvAnyAddress | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bridge_prefix(cls, data: object) -> object:
+        """bridge_stp, bridge_fd … as interfaces(5) spells them mean stp, fd …"""
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for key in data:
+            if isinstance(key, str) and key.startswith("bridge_"):
+                short = key[len("bridge_"):]
+                if short in out:
+                    raise ValueError(f"{key} and {short} are the same option; give one")
+                out[short] = out.pop(key)
+        return out
 
     @field_validator("name")
     @classmethod
@@ -93,6 +122,9 @@ class BridgeArgs(StateArgs):
             raise ValueError("netmask and gateway need an ipaddr")
         if self.name in self.ports:
             raise ValueError("a bridge cannot be its own port")
+        if self.stp and not 2 <= self.fd <= 30:
+            # the kernel clamps the forward delay of an STP bridge to 2..30 s (fd 0 would never converge)
+            raise ValueError(f"with stp on, the bridge needs fd between 2 and 30 seconds (fd is {self.fd})")
         return self
 
     @property
@@ -115,10 +147,12 @@ def _ip_json(ctx: StateContext, *argv: str) -> str:
 
 
 def observe_network(ctx: StateContext, protect_route_to: str | None) -> tuple[NetState, dict[str, str]]:
+    addrs = _ip_json(ctx, "addr", "show")
     net = NetState(
         links=parse_links(_ip_json(ctx, "-d", "link", "show")),
-        addresses=parse_addresses(_ip_json(ctx, "addr", "show")),
+        addresses=parse_addresses(addrs),
         default_routes=parse_routes(_ip_json(ctx, "route", "show", "default")),
+        broadcasts=parse_broadcasts(addrs),
     )
     protected = {r.dev: "the default route" for r in net.default_routes if r.dev}
     if protect_route_to:
@@ -136,6 +170,39 @@ def bridge_facts(args: BridgeArgs, ctx: StateContext) -> BridgeFacts:
     return BridgeFacts(file_text=text, net=net, protected=protected)
 
 
+# State argument → interfaces(5) option, for the optional bridge-utils options.
+FILE_OPTIONS = {"stp": "bridge_stp", "hello": "bridge_hello", "maxage": "bridge_maxage", "ageing": "bridge_ageing",
+                "bridgeprio": "bridge_bridgeprio", "waitport": "bridge_waitport"}
+_ON, _OFF = ("on", "yes", "true", "1"), ("off", "no", "false", "0")
+
+
+def _option_lines(args: BridgeArgs) -> dict[str, str]:
+    values = {FILE_OPTIONS[k]: getattr(args, k) for k in FILE_OPTIONS if getattr(args, k) is not None}
+    return {k: ("on" if v else "off") if isinstance(v, bool) else str(v) for k, v in values.items()}
+
+
+def _meaning(stanza: str, managed: set[str]) -> tuple[list[str], dict[str, str]]:
+    """The header and the managed options of a stanza, normalized: ``address A/N`` is
+    ``address A`` + ``netmask`` (dotted), on/yes/1 is on, port lists are word lists."""
+    header, options = stanza_options(stanza)
+    values: dict[str, str] = {}
+    for key, value in options:
+        if key == "address" and "/" in value:
+            try:
+                iface = IPv4Interface(value)
+            except ValueError:
+                pass
+            else:
+                values["address"], values["netmask"] = str(iface.ip), str(iface.netmask)
+                continue
+        if key == "netmask" and value.isdigit():
+            value = str(IPv4Interface(f"0.0.0.0/{value}").netmask)
+        if key == "bridge_stp":
+            value = "on" if value.lower() in _ON else "off" if value.lower() in _OFF else value
+        values[key] = value
+    return header, {k: v for k, v in values.items() if k in managed}
+
+
 def desired_file(args: BridgeArgs, text: str) -> str:
     iface = args.interface
     stanza = bridge_stanza(
@@ -146,13 +213,28 @@ def desired_file(args: BridgeArgs, text: str) -> str:
         gateway=str(args.gateway) if args.gateway else None,
         fd=args.fd,
         maxwait=args.maxwait,
+        options=_option_lines(args),
     )
+    managed = {"bridge_ports", "bridge_fd", "bridge_maxwait", "address", "netmask", "gateway", *_option_lines(args)}
+    existing = iface_stanza(text, args.name)
+    if existing is not None:
+        if _meaning(existing, managed) == _meaning(stanza, managed):
+            stanza = existing  # means the same: left as the operator wrote it
+        else:
+            kept = [f"    {k} {v}".rstrip() for k, v in stanza_options(existing)[1] if k not in managed]
+            stanza = stanza + "".join(line + "\n" for line in kept)
     text = set_iface_stanza(text, args.name, stanza, auto=True)
     for port in args.ports:
         current = iface_stanza(text, port)
         if current is not None and current.split()[:4] != manual_stanza(port).split():
             text = set_iface_stanza(text, port, manual_stanza(port), auto=False)
     return text
+
+
+# State argument → (Link field, ip's bridge option, centiseconds per unit).
+LIVE_OPTIONS = {"stp": ("stp_state", "stp_state", 1), "hello": ("hello_time", "hello_time", 100),
+                "maxage": ("max_age", "max_age", 100), "ageing": ("ageing_time", "ageing_time", 100),
+                "bridgeprio": ("priority", "priority", 1)}
 
 
 def live_commands(args: BridgeArgs, facts: BridgeFacts) -> tuple[list[str], list[str]]:
@@ -173,10 +255,18 @@ def live_commands(args: BridgeArgs, facts: BridgeFacts) -> tuple[list[str], list
         if touches in facts.protected:
             disruptive.append(f"{line!r} touches {touches}, which carries {facts.protected[touches]}")
 
+    wanted = {"forward_delay": delay}
+    for arg, (field, _, unit) in LIVE_OPTIONS.items():
+        value = getattr(args, arg)
+        if value is not None:
+            wanted[field] = int(value) * unit
+    ip_name = {"forward_delay": "forward_delay", **{f: o for f, o, _ in LIVE_OPTIONS.values()}}
     if bridge is None:
-        add(f"link add {name} type bridge forward_delay {delay}")
-    elif bridge.forward_delay != delay:
-        add(f"link set {name} type bridge forward_delay {delay}")
+        add(f"link add {name} type bridge " + " ".join(f"{ip_name[f]} {v}" for f, v in wanted.items()))
+    else:
+        differ = {f: v for f, v in wanted.items() if getattr(bridge, f) != v}
+        if differ:
+            add(f"link set {name} type bridge " + " ".join(f"{ip_name[f]} {v}" for f, v in differ.items()))
     iface = args.interface
     for port in args.ports:
         # the address leaves the port first: a bridge port with an IP of its own is a trap
@@ -186,8 +276,12 @@ def live_commands(args: BridgeArgs, facts: BridgeFacts) -> tuple[list[str], list
             add(f"link set {port} master {name}", port)
         if not net.links[port].up:
             add(f"link set {port} up")
-    if iface is not None and str(iface) not in net.addresses.get(name, []):
-        add(f"addr add {iface} dev {name}")
+    if iface is not None:
+        # ifup's inet static: broadcast + (the network's broadcast address)
+        if str(iface) not in net.addresses.get(name, []):
+            add(f"addr add {iface} broadcast + dev {name}")
+        elif net.broadcasts.get(name, {}).get(str(iface)) != str(iface.network.broadcast_address):
+            add(f"addr replace {iface} broadcast + dev {name}")
     if bridge is None or not bridge.up:
         add(f"link set {name} up")
     if args.gateway is not None:

@@ -69,8 +69,10 @@ def bridge_stanza(
     gateway: str | None,
     fd: int,
     maxwait: int,
+    options: dict[str, str] | None = None,
 ) -> str:
-    """The ``iface`` stanza for a bridge, as bridge-utils-interfaces(5) describes it."""
+    """The ``iface`` stanza for a bridge, as bridge-utils-interfaces(5) describes it;
+    ``options`` are further lines (``bridge_stp``: ``on``, an operator's ``up`` …)."""
     method = "static" if address else "manual"
     lines = [
         f"iface {name} inet {method}",
@@ -83,7 +85,18 @@ def bridge_stanza(
         lines.append(f"    netmask {netmask}")
     if gateway:
         lines.append(f"    gateway {gateway}")
+    lines += [f"    {key} {value}" for key, value in (options or {}).items()]
     return "\n".join(lines) + "\n"
+
+
+def stanza_options(stanza: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """An ``iface`` stanza as data: its header words and its (option, value) lines, in
+    order, with the value's whitespace collapsed (indentation and spacing mean nothing)."""
+    lines = [line.split("#", 1)[0].split() for line in stanza.splitlines()]
+    lines = [words for words in lines if words]
+    if not lines:
+        return [], []
+    return lines[0], [(words[0], " ".join(words[1:])) for words in lines[1:]]
 
 
 def manual_stanza(name: str) -> str:

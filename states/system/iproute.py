@@ -20,6 +20,12 @@ class Link(BaseModel):
     up: bool = False  # administratively up (the UP flag), not carrier
     # bridge only: forward delay in centiseconds as the kernel reports it (15 s = 1500)
     forward_delay: int | None = None
+    # bridge only, as `ip -d` reports them: STP on (1) or off (0); times in centiseconds
+    stp_state: int | None = None
+    hello_time: int | None = None
+    max_age: int | None = None
+    ageing_time: int | None = None
+    priority: int | None = None
 
 
 class Route(BaseModel):
@@ -35,6 +41,8 @@ class NetState(BaseModel):
     # IPv4 interface addresses per link, e.g. {"eth0": ["10.0.0.5/24"]}
     addresses: dict[str, list[str]] = Field(default_factory=dict)
     default_routes: list[Route] = Field(default_factory=list)
+    # the broadcast address of each IPv4 address per link ({"br0": {"10.0.0.5/24": "10.0.0.255"}}; None: none set)
+    broadcasts: dict[str, dict[str, str | None]] = Field(default_factory=dict)
 
 
 def _load(text: str) -> list[dict]:
@@ -53,9 +61,21 @@ def parse_links(text: str) -> dict[str, Link]:
             kind=info.get("info_kind"),
             master=item.get("master"),
             up="UP" in item.get("flags", []),
-            forward_delay=data.get("forward_delay") if info.get("info_kind") == "bridge" else None,
+            **({k: data.get(k) for k in BRIDGE_FIELDS} if info.get("info_kind") == "bridge" else {}),
         )
     return links
+
+
+BRIDGE_FIELDS = ("forward_delay", "stp_state", "hello_time", "max_age", "ageing_time", "priority")
+
+
+def parse_broadcasts(text: str) -> dict[str, dict[str, str | None]]:
+    """``ip -j addr show`` → the broadcast address of each IPv4 address, per link."""
+    return {
+        item["ifname"]: {str(IPv4Interface(f"{a['local']}/{a['prefixlen']}")): a.get("broadcast")
+                         for a in item.get("addr_info", []) if a.get("family") == "inet"}
+        for item in _load(text)
+    }
 
 
 def parse_addresses(text: str) -> dict[str, list[str]]:

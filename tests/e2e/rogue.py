@@ -91,3 +91,19 @@ def rogue_agent_socket(ctx: zmq.Context, endpoint: str, master_pki: Path, keys_d
 
 def hello(agent_id: str, keys: KeySet) -> bytes:
     return pack(Hello(agent_id=agent_id, version="rogue", sign_pub=keys.public.sign_pub))
+
+
+def empty_maps_frame(size: int) -> bytes:
+    """The costliest msgpack per byte that passes msgpack's per-container limits: an array
+    of arrays of empty maps (one Python dict per byte when decoded)."""
+    inner_len = 159
+    inner = b"\xdc" + inner_len.to_bytes(2, "big") + b"\x80" * inner_len
+    count = min(100_000, size // len(inner))
+    return b"\xdd" + count.to_bytes(4, "big") + inner * count
+
+
+def rss_kib(pid: int, field: str = "VmRSS") -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise AssertionError(f"no {field} for {pid}")

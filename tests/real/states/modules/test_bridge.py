@@ -7,6 +7,7 @@ temp root; the ip commands run inside the node namespace.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from pathlib import Path
 
@@ -128,29 +129,78 @@ def test_stanza_written_by_the_state_brings_up_the_same_bridge_with_real_ifup(
     assert run("bridge.present", seed_args(node_net, allow_disruption=True),
                netns_runner(node_net.node, root=tmp_path)).result is True
 
-    state_dir = tmp_path / "ifstate"
-    state_dir.mkdir()
-    ifup = ["ip", "netns", "exec", bare_node_net.node, "ifup", "-i", str(interfaces), "--state-dir", str(state_dir)]
-    proc = subprocess.run([*ifup, "br0"], capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    try:
+    with ifup_br0(bare_node_net, interfaces, tmp_path):
         assert reaches_master(bare_node_net, "br0")
         fresh = netns_runner(bare_node_net.node, root=tmp_path)
         again = run("bridge.present", seed_args(bare_node_net), fresh)
         assert again.result is True and again.changes == {}, again
+
+
+@contextlib.contextmanager
+def ifup_br0(net: NodeNet, interfaces: Path, tmp_path: Path):
+    """br0 brought up by the real ifup from ``interfaces`` in the node; ifdown afterwards."""
+    state_dir = tmp_path / "ifstate"
+    state_dir.mkdir()
+    ifupdown = ["ip", "netns", "exec", net.node, "-i", str(interfaces), "--state-dir", str(state_dir), "br0"]
+    proc = subprocess.run([*ifupdown[:4], "ifup", *ifupdown[4:]], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    try:
+        yield
     finally:
-        subprocess.run(["ip", "netns", "exec", bare_node_net.node, "ifdown", "-i", str(interfaces),
-                        "--state-dir", str(state_dir), "br0"], capture_output=True, timeout=60)
+        subprocess.run([*ifupdown[:4], "ifdown", *ifupdown[4:]], capture_output=True, timeout=60)
 
 
 def test_bad_input_is_refused_before_anything_changes(node_net: NodeNet, tmp_path: Path):
     interfaces = make_root(tmp_path)
     runner = netns_runner(node_net.node, root=tmp_path)
     snap = snapshot_of(node_net, interfaces)
-    assert_refused("bridge.present", {**seed_args(node_net), "bridge_stp": "off"}, runner, snap, match="bridge_stp")
+    assert_refused("bridge.present", {**seed_args(node_net), "bridge_bogus": "off"}, runner, snap, match="bogus")
+    assert_refused("bridge.present", {**seed_args(node_net), "bridge_stp": True}, runner, snap, match="fd between 2 and 30")
     assert_refused("bridge.present", {**seed_args(node_net), "ipaddr": "10.77.0.500"}, runner, snap, match="ipaddr")
     assert_refused("bridge.present", {**seed_args(node_net), "netmask": "255.0.255.0"}, runner, snap, match="netmask")
     assert_refused("bridge.present", {**seed_args(node_net), "name": "br0; reboot"}, runner, snap, match="interface name")
     assert_refused("bridge.present", {**seed_args(node_net), "file": "/etc/passwd"}, runner, snap, match="interfaces")
     assert_refused("bridge.present", {**seed_args(node_net), "ports": ["eth9"], "allow_disruption": True}, runner, snap,
                    match="eth9 do not exist")
+
+
+def broadcast_of(net: NodeNet, dev: str) -> list[str | None]:
+    return [a.get("broadcast") for item in net.ip_json("addr", "show", "dev", dev)
+            for a in item["addr_info"] if a["family"] == "inet"]
+
+
+def test_address_gets_the_broadcast_ifup_gives(node_net: NodeNet, tmp_path: Path):
+    make_root(tmp_path)
+    assert run("bridge.present", seed_args(node_net, allow_disruption=True),
+               netns_runner(node_net.node, root=tmp_path)).result is True
+    assert broadcast_of(node_net, "br0") == ["10.77.0.255"]
+
+
+def test_seed_stanza_brought_up_by_ifup_is_adopted_unchanged(bare_node_net: NodeNet, tmp_path: Path):
+    """A node set up the seed's way (its br0 stanza, ifup): bridge.present with the same
+    meaning, spelled bridge_stp as interfaces(5) does, changes nothing, not even spacing."""
+    require_tools("ifup", "ifdown", "brctl")
+    interfaces = tmp_path / "etc/network/interfaces"
+    interfaces.parent.mkdir(parents=True)
+    interfaces.write_text(
+        "auto lo\niface lo inet loopback\n\n# The primary network interface\nauto br0\niface br0 inet static\n"
+        "        bridge_ports eth0\n        bridge_fd 0\n        bridge_maxwait 0\n        bridge_stp off\n"
+        f"        address {bare_node_net.node_ip}/24\n        gateway {bare_node_net.master_ip}\n")
+    with ifup_br0(bare_node_net, interfaces, tmp_path):
+        before = (bare_node_net.snapshot(), interfaces.read_bytes())
+        args = {**seed_args(bare_node_net, bridge_stp=False, bridge_fd=0, bridge_maxwait=0), "netmask": "24"}
+        for test in (True, False):
+            res = run("bridge.present", args, netns_runner(bare_node_net.node, root=tmp_path), test=test)
+            assert res.result is True and res.changes == {}, res
+        assert (bare_node_net.snapshot(), interfaces.read_bytes()) == before
+
+
+def test_stp_and_hello_full_cycle(node_net: NodeNet, tmp_path: Path):
+    interfaces = make_root(tmp_path)
+    runner = netns_runner(node_net.node, root=tmp_path)
+    applied = assert_full_cycle("bridge.present", seed_args(node_net, allow_disruption=True, bridge_stp=True, hello=1, fd=2),
+                                runner, snapshot_of(node_net, interfaces))
+    assert applied.changes["live"][0] == "link add br0 type bridge forward_delay 200 stp_state 1 hello_time 100"
+    data = next(l for l in node_net.ip_json("-d", "link", "show", "br0"))["linkinfo"]["info_data"]
+    assert data["stp_state"] == 1 and data["hello_time"] == 100
+    assert "    bridge_stp on\n    bridge_hello 1\n" in interfaces.read_text()

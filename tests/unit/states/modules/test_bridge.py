@@ -35,7 +35,7 @@ def test_move_is_one_batch_in_a_safe_order():
         "link add br0 type bridge forward_delay 0",
         "addr del 10.77.0.5/24 dev eth0",
         "link set eth0 master br0",
-        "addr add 10.77.0.5/24 dev br0",
+        "addr add 10.77.0.5/24 broadcast + dev br0",
         "link set br0 up",
         "route replace default via 10.77.0.1 dev br0",
     ]
@@ -55,7 +55,8 @@ def test_converged_state_plans_nothing():
     links = parse_links('[{"ifname":"eth0","flags":["UP"],"master":"br0","linkinfo":{"info_kind":"veth"}},'
                         '{"ifname":"br0","flags":["UP"],"linkinfo":{"info_kind":"bridge","info_data":{"forward_delay":0}}}]')
     net = NetState(links=links, addresses={"eth0": [], "br0": ["10.77.0.5/24"]},
-                   default_routes=parse_routes('[{"dst":"default","gateway":"10.77.0.1","dev":"br0"}]'))
+                   default_routes=parse_routes('[{"dst":"default","gateway":"10.77.0.1","dev":"br0"}]'),
+                   broadcasts={"br0": {"10.77.0.5/24": "10.77.0.255"}})
     a = BridgeArgs(**ARGS)
     plan = present(a, BridgeFacts(file_text=desired_file(a, ""), net=net, protected={"br0": "the default route"}))
     assert plan.empty, plan
@@ -88,3 +89,57 @@ def test_replacing_a_stanza_in_the_middle():
 def test_bad_arguments(bad):
     with pytest.raises(ValueError):
         BridgeArgs(**{**ARGS, **bad})
+
+
+SEED_FILE = """auto lo
+iface lo inet loopback
+
+# The primary network interface
+auto br0
+iface br0 inet static
+        bridge_ports eth0
+        bridge_fd 0
+        bridge_maxwait 0
+        address 10.77.0.5/24
+        gateway 10.77.0.1
+        dns-nameservers 10.77.0.1
+"""
+
+
+def test_the_seed_stanza_that_means_the_same_is_left_alone():
+    """The seed's br0 (8-space indent, address in CIDR form, a dns line of the operator)."""
+    a = BridgeArgs(**ARGS)
+    assert desired_file(a, SEED_FILE) == SEED_FILE
+    # bridge_stp as bridge-utils-interfaces(5) spells it; the stanza now differs: rewritten,
+    # the operator's dns-nameservers line kept
+    stp = BridgeArgs(**ARGS, bridge_stp=True, bridge_hello=2, bridge_fd=2)
+    new = iface_stanza(desired_file(stp, SEED_FILE), "br0")
+    assert "    bridge_stp on\n" in new and "    bridge_hello 2\n" in new and "    dns-nameservers 10.77.0.1\n" in new
+    assert desired_file(BridgeArgs(**ARGS, stp=True, hello=2, fd=2), desired_file(stp, SEED_FILE)) == desired_file(stp, SEED_FILE)
+    off = SEED_FILE.replace("bridge_maxwait 0\n", "bridge_maxwait 0\n        bridge_stp no\n")
+    assert desired_file(BridgeArgs(**ARGS, stp=False), off) == off
+
+
+def test_address_without_the_broadcast_ifup_sets_is_fixed():
+    links = parse_links('[{"ifname":"eth0","flags":["UP"],"master":"br0","linkinfo":{"info_kind":"veth"}},'
+                        '{"ifname":"br0","flags":["UP"],"linkinfo":{"info_kind":"bridge","info_data":{"forward_delay":0}}}]')
+    net = NetState(links=links, addresses={"eth0": [], "br0": ["10.77.0.5/24"]},
+                   default_routes=parse_routes('[{"dst":"default","gateway":"10.77.0.1","dev":"br0"}]'),
+                   broadcasts={"br0": {"10.77.0.5/24": None}})
+    a = BridgeArgs(**ARGS)
+    plan = present(a, BridgeFacts(file_text=desired_file(a, ""), net=net))
+    assert plan.changes == {"live": ["addr replace 10.77.0.5/24 broadcast + dev br0"]}
+
+
+def test_bridge_options_live_and_both_spellings_refused_together():
+    links = parse_links('[{"ifname":"eth0","flags":["UP"],"master":"br0","linkinfo":{"info_kind":"veth"}},'
+                        '{"ifname":"br0","flags":["UP"],"linkinfo":{"info_kind":"bridge","info_data":'
+                        '{"forward_delay":0,"stp_state":0,"hello_time":200,"max_age":2000,"priority":32768}}}]')
+    net = NetState(links=links, addresses={"eth0": [], "br0": []}, default_routes=[])
+    a = BridgeArgs(name="br0", ports=["eth0"], bridge_stp=True, hello=2, bridgeprio=100, fd=2)
+    assert present(a, BridgeFacts(file_text=desired_file(a, ""), net=net)).changes["live"] == [
+        "link set br0 type bridge forward_delay 200 stp_state 1 priority 100"]
+    with pytest.raises(ValueError, match="fd between 2 and 30"):
+        BridgeArgs(name="br0", stp=True)
+    with pytest.raises(ValueError, match="same option"):
+        BridgeArgs(name="br0", stp=True, bridge_stp=False)

@@ -1,0 +1,105 @@
+"""What a frame from the agent socket may cost before the master knows what it is.
+
+Order matters: who is talking (the CURVE key from ZAP) and how big the frame is are
+known for free, so they are checked first; a key that is not accepted only ever gets a
+``hello`` decoded, from a frame of at most ``max_hello_frame`` bytes; every source
+pays for its frames out of a budget of bytes and decode time (budget.py); decoding
+itself is bounded by object count, depth and string size (protocol/shape.py); and each
+message kind has its own size limit (facts in a hello, event data, returns).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import zmq
+
+from saline.protocol.codec import decode_hello, decode_message
+from saline.protocol.errors import ProtocolError
+from saline.protocol.ratelog import RateLimitedLog
+
+from .badframes import BadFrameLimiter
+from .budget import CostBudget
+from .config import MasterConfig
+from .keystore import KeyRecord, KeyStore
+
+# Kinds whose frames are small by nature; anything bigger is refused.
+SMALL_FRAME = 16 * 1024
+
+
+@dataclass
+class Admitted:
+    rid: bytes
+    curve_key: str | None
+    address: str
+    rec: KeyRecord | None  # None: a key the master has never filed
+    msg: Any
+    size: int
+
+    @property
+    def accepted(self) -> bool:
+        return self.rec is not None and self.rec.state == "accepted"
+
+
+class Intake:
+    def __init__(self, cfg: MasterConfig, keys: KeyStore, bad_frames: BadFrameLimiter, ratelog: RateLimitedLog):
+        self.cfg, self.keys, self.bad_frames, self.ratelog = cfg, keys, bad_frames, ratelog
+        self.agent_budget = CostBudget(cfg.agent_budget)
+        self.stranger_budget = CostBudget(cfg.stranger_budget)
+        self.kind_limit = {"hello": cfg.max_hello_frame, "event": cfg.max_event_frame,
+                           "heartbeat": SMALL_FRAME, "error": SMALL_FRAME, "return": cfg.max_frame}
+        self.dropped = 0  # frames dropped unread because their source was over budget
+
+    def admit(self, frames: list[zmq.Frame]) -> Admitted | None:
+        if len(frames) != 2:
+            rid = frames[0].bytes if frames else b"?"
+            if not self.bad_frames.muted(rid):
+                self.bad_frames.bad_frame(rid, "a peer", f"expected 2 frames, got {len(frames)}")
+            return None
+        rid, payload = frames[0].bytes, frames[1]
+        if self.bad_frames.muted(rid):
+            return None
+        curve_key = payload.get("User-Id")
+        address = payload.get("Peer-Address") or ""
+        rec = self.keys.by_curve(curve_key) if curve_key else None
+        accepted = rec is not None and rec.state == "accepted"
+        who = f"{rec.agent_id} ({rec.state})" if rec else f"unknown key at {address or 'a local socket'}"
+        size = len(payload)
+        sources = self._sources(curve_key, address, accepted)
+        budget = self.agent_budget if accepted else self.stranger_budget
+        if not all(budget.allow(s, size) for s in sources):
+            self.dropped += 1
+            self.ratelog.warning(sources[0], "over-budget", "%s is over its budget of bytes or decode time; "
+                                 "dropping its frames unread for now", who)
+            return None
+        limit = self.cfg.max_frame if accepted else self.cfg.max_hello_frame
+        if size > limit:
+            self.bad_frames.bad_frame(rid, who, f"frame of {size} bytes exceeds the limit of {limit}"
+                                      + ("" if accepted else " for a key that is not accepted"))
+            return None
+        started = time.perf_counter()
+        try:
+            msg = decode_message(payload.bytes, limit) if accepted else decode_hello(payload.bytes, limit)
+        except ProtocolError as exc:
+            self.bad_frames.bad_frame(rid, who, str(exc))
+            return None
+        finally:
+            spent = time.perf_counter() - started
+            for s in sources:
+                budget.charge_decode(s, spent)
+        kind_limit = self.kind_limit.get(msg.kind)
+        if kind_limit is not None and size > kind_limit:
+            self.bad_frames.bad_frame(rid, who, f"{msg.kind} of {size} bytes exceeds the limit of {kind_limit} "
+                                      f"for {msg.kind} messages")
+            return None
+        return Admitted(rid, curve_key, address, rec, msg, size)
+
+    @staticmethod
+    def _sources(curve_key: str | None, address: str, accepted: bool) -> list[str]:
+        # A stranger can make a fresh key per connection, so its address pays as well.
+        key = f"key:{curve_key}" if curve_key else f"addr:{address}"
+        if accepted or not address or not curve_key:
+            return [key]
+        return [key, f"addr:{address}"]
