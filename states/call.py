@@ -6,6 +6,7 @@ missing. Exit codes: 0 all states ok, 2 some state failed, 1 compile or usage er
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from pathlib import Path
@@ -26,6 +27,7 @@ from saline.protocol import __version__
 from saline.states.system.localfacts import node_facts
 from saline.states.compile.pillar import deep_merge, load_pillar
 from saline.states.engine.report import render_run
+from saline.states.engine.saltret import salt_keyed
 from saline.states.engine.runner import Runner
 
 EXIT_OK, EXIT_USAGE, EXIT_FAILED = 0, 1, 2
@@ -86,10 +88,12 @@ def compile_local(target: Path, states: tuple[str, ...], pillar: dict[str, Any],
               help="Pillar tree with a top file (repeatable).")
 @click.option("--id", "agent_id", default=None, help="Agent id for top-file matching (default: the short hostname).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run result as JSON.")
+@click.option("--out", "out", type=click.Choice(["highstate", "json", "salt-json"]), default=None,
+              help="highstate (default), json (saline's), salt-json (keyed like salt-call --out json).")
 @click.argument("target", type=click.Path(exists=True, path_type=Path))
 @click.argument("states", nargs=-1)
 def call(local: bool, test: bool, root: Path, pillar_file: Path | None, pillar_roots: tuple[Path, ...],
-         agent_id: str | None, as_json: bool, target: Path, states: tuple[str, ...]) -> None:
+         agent_id: str | None, as_json: bool, out: str | None, target: Path, states: tuple[str, ...]) -> None:
     """Run STATE_FILE_OR_TREE here: an .sls file, or a tree (its top file, or the named STATEs)."""
     agent_id = agent_id or default_agent_id()
     if not is_agent_id(agent_id):
@@ -104,7 +108,9 @@ def call(local: bool, test: bool, root: Path, pillar_file: Path | None, pillar_r
         raise click.ClickException(f"compile failed: {exc}") from None
     ctx = StateContext(runner=Runner(root=root, env=os.environ), test=test, node=node)
     result: RunResult = run_states(compiled, ctx)
-    if as_json:
+    if out == "salt-json":
+        click.echo(json.dumps({"local": salt_keyed(result)}, indent=4))
+    elif as_json or out == "json":
         click.echo(result.model_dump_json(indent=2))
     else:
         render_run(Console(), agent_id, result)

@@ -30,6 +30,8 @@ class StateResult(BaseModel):
     changes: dict[str, Any] = {}
     comment: str = ""
     duration_ms: float = 0.0
+    sls: str = ""  # the SLS file the state came from (Salt's __sls__)
+    ran: bool = True  # False when a requisite kept it from running (Salt's __state_ran__)
 
 
 class StateArgsError(ValueError):
@@ -111,7 +113,8 @@ def apply_one(state_id: str, fun: str, args: dict[str, Any], ctx: StateContext, 
 
     def failed(comment: str) -> StateResult:
         if fn is not None and fn.report is not None and outputs:
-            return done(False, comment, fn.report(parsed, outputs).changes)  # Salt: the failed command's output
+            report = fn.report(parsed, outputs)  # Salt: the failed command's output, Salt's comment
+            return done(False, report.comment, report.changes)
         if not ran:
             return done(False, comment)
         return done(False, f"{comment} (after these steps had run: {'; '.join(ran)})", changes)
@@ -123,7 +126,7 @@ def apply_one(state_id: str, fun: str, args: dict[str, Any], ctx: StateContext, 
         watch_steps = list(fn.mod_watch(parsed, facts)) if (watch_fired and fn.mod_watch) else []
         if plan.empty and not watch_steps:
             return done(True, plan.comment or "Already in the desired state")
-        changes = dict(plan.changes)
+        changes = dict(plan.test_changes if ctx.test and plan.test_changes is not None else plan.changes)
         if watch_steps:
             changes.setdefault("watch", [s.description for s in watch_steps])
         descriptions = [s.description for s in plan.steps + watch_steps + plan.cleanup]

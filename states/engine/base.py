@@ -119,6 +119,8 @@ class Plan(BaseModel):
     steps: list[Step] = Field(default_factory=list)
     # What will change, as Salt shows it in ``changes`` (e.g. {"diff": "...", "mode": {"old": "0644", "new": "0600"}}).
     changes: dict[str, Any] = Field(default_factory=dict)
+    # What a dry run shows instead, where Salt shows it differently ({"newfile": path}).
+    test_changes: dict[str, Any] | None = None
     # Comment when nothing needs doing (e.g. "File /etc/x is in the correct state").
     comment: str = ""
     # Steps that run after ``steps`` whether or not those succeeded, to undo something

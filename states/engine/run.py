@@ -61,7 +61,8 @@ def _changed(result: StateResult, test: bool) -> bool:
 
 
 def _not_run(state: CompiledState, result: bool, comment: str) -> StateResult:
-    return StateResult(id=state.id, name=state.name, fun=state.fun, result=result, comment=comment)
+    return StateResult(id=state.id, name=state.name, fun=state.fun, result=result, comment=comment, sls=state.sls,
+                       ran=False)
 
 
 def _requisite_verdict(state: CompiledState, done: dict[str, StateResult], test: bool) -> StateResult | bool:
@@ -71,14 +72,16 @@ def _requisite_verdict(state: CompiledState, done: dict[str, StateResult], test:
         return _not_run(state, False, "One or more requisite failed: " + ", ".join(failed))
     if state.onchanges and not any(_changed(done[t], test) for t in state.onchanges):
         return _not_run(state, True, "State was not run because none of the onchanges requisites changed")
-    if state.onfail and not any(done[t].result is False for t in state.onfail):
+    # In a dry run a target that would run (None) may still fail: Salt shows the handler as "would run".
+    if state.onfail and not any(done[t].result is False or (test and done[t].result is None) for t in state.onfail):
         return _not_run(state, True, "State was not run because none of the onfail requisites failed")
     return any(_changed(done[t], test) for t in state.watch)
 
 
 def _apply(state: CompiledState, ctx: StateContext, watch_fired: bool) -> StateResult:
     try:
-        return apply_one(state.id, state.fun, state.args, ctx, watch_fired=watch_fired)
+        result = apply_one(state.id, state.fun, state.args, ctx, watch_fired=watch_fired)
+        return result.model_copy(update={"sls": state.sls})
     except Exception as exc:  # a buggy module fails its own state, never the whole run
         log.exception("state %s (%s) raised", state.id, state.fun)
         return _not_run(state, False, f"internal error in {state.fun}: {type(exc).__name__}: {exc}")

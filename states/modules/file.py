@@ -144,20 +144,15 @@ class FileAttrsArgs(StateArgs):
 
 
 def attr_changes(facts: FileFacts, mode: int | None, user: str | None, group: str | None) -> dict:
-    """{attr: {old, new}} for every requested attribute that differs from the observed one."""
+    """Salt's shape: {"mode": "0600", "user": "nobody"} for every requested attribute that differs."""
     changes = {}
-    if mode is not None and mode != facts.mode:
-        changes["mode"] = {"old": format_mode(facts.mode), "new": format_mode(mode)}
     if user is not None and user != facts.user:
-        changes["user"] = {"old": facts.user, "new": user}
+        changes["user"] = user
     if group is not None and group != facts.group:
-        changes["group"] = {"old": facts.group, "new": group}
+        changes["group"] = group
+    if mode is not None and mode != facts.mode:
+        changes["mode"] = format_mode(mode)
     return changes
-
-
-def new_attrs(mode: int | None, user: str | None, group: str | None) -> dict:
-    """Attributes of an object about to be created, in the same {old, new} shape."""
-    return attr_changes(FileFacts(path="", kind="missing"), mode, user, group)
 
 
 def _text_of(facts: FileFacts) -> str:
@@ -245,15 +240,13 @@ def managed(args: ManagedArgs, facts: FileFacts) -> Plan:
     """A regular file with the given contents, mode and owner."""
     _check_target(facts, "file", args.makedirs)
     if facts.kind == "missing":
-        changes: dict = {"new": f"file {args.name} created"}
-        if args.contents:
-            changes["diff"] = unified_diff(args.name, None, args.contents)
-        changes.update(new_attrs(args.mode, args.user, args.group))
+        # Salt's shapes: {"newfile": path} in a dry run, {"diff": "New file", "mode": "0640"} applied.
+        changes: dict = {"diff": "New file", **({"mode": format_mode(args.mode)} if args.mode is not None else {})}
         step = WriteFileStep(
             description=f"Create {args.name}", path=args.name, content=(args.contents or "").encode(),
             mode=args.mode, user=args.user, group=args.group, makedirs=args.makedirs, dir_mode=args.parents_mode(),
         )
-        return Plan(steps=[step], changes=changes)
+        return Plan(steps=[step], changes=changes, test_changes={"newfile": args.name})
 
     changes = attr_changes(facts, args.mode, args.user, args.group)
     wanted = None if args.contents is None or not args.replace else args.contents.encode()
@@ -297,7 +290,7 @@ def directory(args: DirectoryArgs, facts: FileFacts) -> Plan:
     if facts.kind == "missing":
         step = MkdirStep(description=f"Create directory {args.name}", path=args.name, mode=args.mode,
                          user=args.user, group=args.group, parents=args.makedirs)
-        return Plan(steps=[step], changes={args.name: "New Dir", **new_attrs(args.mode, args.user, args.group)})
+        return Plan(steps=[step], changes={args.name: {"directory": "new"}})  # Salt's shape
     changes = attr_changes(facts, args.mode, args.user, args.group)
     if not changes:
         return Plan(comment=f"Directory {args.name} is in the correct state")

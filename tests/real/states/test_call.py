@@ -79,7 +79,7 @@ def test_single_file_with_pillar_file_and_human_output(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert (root / "etc/greeting").read_text() == "hello\n"  # Salt adds the final newline to one-line contents
     for expected in ("ID: /etc/greeting", "Function: file.managed", "Result: True", "Summary for node7",
-                     "Succeeded: 1 (changed=1)", "Failed:    0", "+hello"):
+                     "Succeeded: 1 (changed=1)", "Failed:    0", "New file"):
         assert expected in proc.stdout
 
 

@@ -61,7 +61,7 @@ def test_unquoted_quoted_and_bare_modes_all_mean_octal(tmp_path: Path) -> None:
     root = tmp_path / "root"
     assert [mode_of(root / n) for n in "abcde"] == [0o640, 0o644, 0o600, 0o750, 0o4755]
     by_name = {r.name: r for r in first.results}
-    assert by_name["/a"].changes["mode"] == {"old": None, "new": "0640"}
+    assert by_name["/a"].changes == {"diff": "New file", "mode": "0640"}
 
 
 @pytest.mark.parametrize("mode", ["0999", "rwxr-xr-x", "07777777"])

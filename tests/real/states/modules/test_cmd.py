@@ -61,7 +61,8 @@ def test_without_a_guard_it_is_a_change_every_time(tmp_path, runner):
 
 def test_a_failing_command_fails_the_state_with_rc_and_stderr(runner):
     res = run("cmd.run", {"name": "sh -c 'echo broken >&2; exit 3'"}, runner)
-    assert res.result is False and "rc=3" in res.comment and "broken" in res.comment
+    assert res.result is False and res.comment == """Command "sh -c 'echo broken >&2; exit 3'" run"""
+    assert (res.changes["retcode"], res.changes["stderr"]) == (3, "broken")
     ok = run("cmd.run", {"name": "sh -c 'exit 3'", "success_retcodes": [3]}, runner)
     assert ok.result is True
 
@@ -70,7 +71,7 @@ def test_missing_cwd_and_missing_program_fail(runner):
     res = run("cmd.run", {"name": "true", "cwd": "/nonexistent"}, runner)
     assert res.result is False and 'Desired working directory "/nonexistent" is not available' in res.comment
     res = run("cmd.run", {"name": "no-such-program-saline"}, runner)
-    assert res.result is False and "rc=127" in res.comment
+    assert res.result is False and res.changes["retcode"] == 127 and "command not found" in res.changes["stderr"]
 
 
 def test_refusals(tmp_path, runner):
@@ -125,7 +126,7 @@ def test_results_carry_pid_retcode_stdout_stderr_like_salt(runner):
 
 def test_a_failed_command_keeps_its_output_in_changes(runner):
     res = run("cmd.run", {"name": "sh -c 'echo partial; echo broken >&2; exit 3'"}, runner)
-    assert res.result is False and "rc=3" in res.comment
+    assert res.result is False and res.comment == """Command "sh -c 'echo partial; echo broken >&2; exit 3'" run"""
     assert (res.changes["retcode"], res.changes["stdout"], res.changes["stderr"]) == (3, "partial", "broken")
     ok = run("cmd.run", {"name": "sh -c 'exit 3'", "success_retcodes": [3]}, runner)
     assert ok.result is True and ok.changes["retcode"] == 0  # Salt reports a success_retcodes code as 0

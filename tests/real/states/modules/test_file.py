@@ -51,7 +51,7 @@ def test_managed_full_cycle_creates_with_mode_and_owner(root, runner):
     target = root / "etc/saline/motd"
     assert target.read_text() == "hello\n" and oct(target.stat().st_mode & 0o7777) == "0o640"
     assert target.stat().st_gid == 1  # daemon
-    assert applied.changes["mode"] == {"old": None, "new": "0640"} and "+hello" in applied.changes["diff"]
+    assert applied.changes == {"diff": "New file", "mode": "0640"}
 
 
 def test_managed_full_cycle_fixes_drifted_content_and_mode(root, runner):
@@ -60,7 +60,7 @@ def test_managed_full_cycle_fixes_drifted_content_and_mode(root, runner):
     target.chmod(0o600)
     applied = assert_full_cycle("file.managed", {"name": "/etc/motd", "contents": "new\n", "mode": 644}, runner,
                                 tree_snapshot(root))
-    assert applied.changes["mode"] == {"old": "0600", "new": "0644"}
+    assert applied.changes["mode"] == "0644"
     assert "-old\n+new\n" in applied.changes["diff"]
     assert target.read_text() == "new\n" and target.stat().st_mode & 0o777 == 0o644
 
@@ -68,7 +68,7 @@ def test_managed_full_cycle_fixes_drifted_content_and_mode(root, runner):
 def test_managed_mode_only_change(root, runner):
     (root / "etc/motd").write_text("same\n")
     applied = assert_full_cycle("file.managed", {"name": "/etc/motd", "mode": "0600"}, runner, tree_snapshot(root))
-    assert applied.changes == {"mode": {"old": "0644", "new": "0600"}}
+    assert applied.changes == {"mode": "0600"}
 
 
 @pytest.mark.parametrize("args,match", [

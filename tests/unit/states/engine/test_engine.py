@@ -267,7 +267,7 @@ def test_results_serialise_to_plain_json(tmp_path: Path) -> None:
     result = _svc_run(tmp_path, "v=1\n")
     data = json.loads(json.dumps(result.model_dump(mode="json")))
     assert RunResult.model_validate(data) == result
-    assert set(data["results"][0]) == {"id", "name", "fun", "result", "changes", "comment", "duration_ms"}
+    assert set(data["results"][0]) == {"id", "name", "fun", "result", "changes", "comment", "duration_ms", "sls", "ran"}
 
 
 # ---- the agent function -------------------------------------------------------------------

@@ -160,7 +160,7 @@ def test_authkey_plans_and_never_shows_the_key():
     replace = cs.authkey(a, key_facts(b"x" * 256))
     assert replace.changes["authkey"] == "replaced" and "restart_required" not in replace.changes
     loose = cs.authkey(a, key_facts(KEY, mode=0o644))
-    assert isinstance(loose.steps[0], SetAttrsStep) and loose.changes == {"mode": {"old": "0644", "new": "0400"}}
+    assert isinstance(loose.steps[0], SetAttrsStep) and loose.changes == {"mode": "0400"}
     assert cs.authkey(a, key_facts(KEY)).empty
     assert KEY_B64 not in repr(a), "the secret stays out of reprs and logs"
 

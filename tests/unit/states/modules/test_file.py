@@ -195,7 +195,8 @@ def test_managed_plans_a_new_file_with_diff_and_mode():
     plan = mod.managed(mod.ManagedArgs(name="/etc/x", contents="hi\n", mode="0600"), facts("missing"))
     (step,) = plan.steps
     assert isinstance(step, WriteFileStep) and step.content == b"hi\n" and step.mode == 0o600
-    assert plan.changes["diff"].endswith("+hi\n") and plan.changes["mode"] == {"old": None, "new": "0600"}
+    assert plan.changes == {"diff": "New file", "mode": "0600"}  # Salt's shapes
+    assert plan.test_changes == {"newfile": "/etc/x"}
 
 
 def test_managed_in_state_plans_nothing():
@@ -207,7 +208,7 @@ def test_managed_mode_only_is_a_setattrs_step():
     plan = mod.managed(mod.ManagedArgs(name="/etc/x", contents="hi\n", mode="0600"), facts(content=b"hi\n"))
     (step,) = plan.steps
     assert isinstance(step, SetAttrsStep) and step.mode == 0o600
-    assert plan.changes == {"mode": {"old": "0644", "new": "0600"}}
+    assert plan.changes == {"mode": "0600"}
 
 
 def test_managed_content_change_keeps_the_other_owner_field():
@@ -215,7 +216,7 @@ def test_managed_content_change_keeps_the_other_owner_field():
                        facts(content=b"old\n", user="bin", group="root"))
     (step,) = plan.steps
     assert isinstance(step, WriteFileStep) and (step.user, step.group) == ("bin", "daemon")
-    assert "-old\n+new\n" in plan.changes["diff"] and plan.changes["group"] == {"old": "root", "new": "daemon"}
+    assert "-old\n+new\n" in plan.changes["diff"] and plan.changes["group"] == "daemon"
 
 
 def test_managed_replace_false_leaves_content():
@@ -238,7 +239,7 @@ def test_directory_plans():
     plan = mod.directory(mod.DirectoryArgs(name="/etc/x", mode="0750", makedirs=True), facts("missing"))
     (step,) = plan.steps
     assert isinstance(step, MkdirStep) and step.parents and step.mode == 0o750
-    assert plan.changes["/etc/x"] == "New Dir"
+    assert plan.changes == {"/etc/x": {"directory": "new"}}
     assert mod.directory(mod.DirectoryArgs(name="/etc/x", mode="0755"), facts("directory", mode=0o755)).empty
     with pytest.raises(Refuse, match="not a directory"):
         mod.directory(mod.DirectoryArgs(name="/etc/x"), facts())
