@@ -36,6 +36,7 @@ from .config import MasterConfig
 from .control import ControlHandler
 from .db import open_db
 from .intake import Intake
+from .returns import checked as checked_return
 from .jobstore import JobStore
 from .keystore import KeyStore
 from .presence import PresenceTable
@@ -239,6 +240,7 @@ class Master:
             log.warning("return refused: job %s was never sent to %s", body.jid, rec.agent_id)
             return
         if not self.jobs.has_return(body.jid, rec.agent_id):
+            body = checked_return(body)
             self.jobs.store_return(body)
             log.info("return for %s from %s: %s", body.jid, rec.agent_id, "ok" if body.success else "failed")
         self._send_agent(rid, Ack(jid=body.jid))  # a resent duplicate is acked again, stored once
@@ -285,18 +287,33 @@ class Master:
         if ready and self._job_complete(jid):
             for w in ready:
                 self.waiters.remove(w)
-                self.reply_control(w.client, w.reply(jid))
+                self._answer(w)
 
     def _expire_waiters(self) -> None:
         now = time.time()
         for w in [w for w in self.waiters if w.deadline <= now]:
             self.waiters.remove(w)
-            self.reply_control(w.client, w.reply(w.jid))
+            self._answer(w)
+
+    def _answer(self, w: Waiter) -> None:
+        """A waiting client always gets an answer, even when building it fails."""
+        try:
+            reply = w.reply(w.jid)
+        except Exception as exc:
+            log.exception("could not build the reply for job %s", w.jid)
+            reply = ControlReply(ok=False, code="internal", error=f"could not read job {w.jid}: {exc}")
+        self.reply_control(w.client, reply)
 
     # ---- control and bootstrap ---------------------------------------------------------
     def reply_control(self, client: bytes, reply: ControlReply) -> None:
         try:
-            self.control_sock.send_multipart([client, pack(reply.model_dump(mode="python"))], zmq.NOBLOCK)
+            raw = pack(reply.model_dump(mode="python"))
+        except Exception as exc:  # stored data the CLI cannot be sent must still get an answer
+            log.error("control reply could not be packed (%s: %s); answering with an error", type(exc).__name__, exc)
+            raw = pack(ControlReply(ok=False, code="internal", error=f"the master could not encode the reply: {exc}")
+                       .model_dump(mode="python"))
+        try:
+            self.control_sock.send_multipart([client, raw], zmq.NOBLOCK)
         except zmq.ZMQError as exc:
             log.debug("control client went away: %s", exc)
 

@@ -84,7 +84,7 @@ def print_state_job(job: dict, c: Ctx) -> int:
                 consoles.out.print(f"[yellow]{safe(r['agent_id'])}: returned after the timeout (late)[/]")
             try:
                 render_run(consoles.out, r["agent_id"], r["data"], c.state_output)
-            except ValueError as exc:  # a malformed return: say so, show the other agents
+            except Exception as exc:  # noqa: BLE001 - a malformed return: say so, show the other agents
                 consoles.out.print(f"[bold]{safe(r['agent_id'])}[/]: [red]unreadable state run result[/] "
                                    f"{safe(str(exc).splitlines()[0])}")
         elif r["status"] == "returned":

@@ -107,3 +107,35 @@ def rss_kib(pid: int, field: str = "VmRSS") -> int:
         if line.startswith(field + ":"):
             return int(line.split()[1])
     raise AssertionError(f"no {field} for {pid}")
+
+
+class RogueAgent:
+    """An accepted-looking agent that answers jobs with whatever return the test wants."""
+
+    def __init__(self, ctx: zmq.Context, endpoint: str, master_pki: Path, keys_dir: Path, agent_id: str):
+        from saline.protocol.keys import load_or_create as _load
+
+        self.sock, self.keys = rogue_agent_socket(ctx, endpoint, master_pki, keys_dir)
+        self.agent_id = agent_id
+        self.master_verify = _load(master_pki)[0].public.verifier()
+        self.sock.send(hello(agent_id, self.keys))
+
+    def next_job(self, timeout: float = 15):
+        from saline.protocol.messages import Job
+        from saline.protocol.signing import open_job
+
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            if self.sock.poll(int(left * 1000) + 1):
+                msg = decode_message(self.sock.recv())
+                if isinstance(msg, Job):
+                    return open_job(msg, self.master_verify)
+        raise AssertionError(f"{self.agent_id}: no job within {timeout}s")
+
+    def send_return_bytes(self, body_bytes: bytes) -> None:
+        from saline.protocol.messages import Return
+
+        self.sock.send(pack(Return(body=body_bytes, sig=self.keys.sign(body_bytes))))
+
+    def close(self) -> None:
+        self.sock.close(linger=0)

@@ -10,7 +10,10 @@ import pytest
 import zmq
 
 from .procs import wait_for
-from .rogue import empty_maps_frame, hello, rogue_agent_socket, rss_kib
+from saline.protocol.codec import pack
+from saline.protocol.messages import ReturnBody
+
+from .rogue import RogueAgent, empty_maps_frame, hello, rogue_agent_socket, rss_kib
 
 pytestmark = pytest.mark.e2e
 
@@ -71,3 +74,82 @@ def test_stranger_frames_cost_bounded_memory_and_latency(deployment, tmp_path):
     assert max(under_attack) < max(2.0, 10 * idle), (idle, under_attack)
     assert "exceeds the limit of 65536 for a key that is not accepted" in d.master.log_text()
     assert d.master.alive
+
+
+@pytest.fixture
+def node1_and_rogue_node2(deployment, tmp_path):
+    """A real node1 and an accepted "node2" whose key a test drives (a compromised agent)."""
+    d = deployment
+    (d.base / "states").mkdir()
+    (d.base / "states" / "top.sls").write_text("base:\n  '*':\n    - app\n")
+    (d.base / "states" / "app.sls").write_text("/app.conf:\n  file.managed:\n    - contents: hello\n")
+    d.add_agent("node1")
+    ctx = zmq.Context()
+    rogue = RogueAgent(ctx, f"tcp://127.0.0.1:{d.port}", d.master_dir / "pki", tmp_path / "node2-pki", "node2")
+    try:
+        d.accept("node1")
+        d.wait_agent_state("node2", "pending")
+        assert d.cli("keys", "accept", "node2").returncode == 0
+        rogue.sock.send(hello("node2", rogue.keys))  # says hello again once accepted, as an agent does
+        wait_for(lambda: d.agent_states().get("node2") == "up", what="rogue node2 up")
+        yield d, rogue
+    finally:
+        rogue.close()
+        ctx.term()
+
+
+def _answer_in_background(rogue: RogueAgent, make_body) -> threading.Thread:
+    def answer():
+        job = rogue.next_job()
+        rogue.send_return_bytes(make_body(job))
+
+    t = threading.Thread(target=answer, daemon=True)
+    t.start()
+    return t
+
+
+def test_malformed_state_return_is_refused_at_receipt_and_others_still_shown(node1_and_rogue_node2):
+    """#11.11: a malformed state.apply return from one agent crashed `saline apply` (traceback,
+    rc 1) before the other agents' results were shown."""
+    d, rogue = node1_and_rogue_node2
+
+    def malformed(job):
+        now = time.time()
+        return pack(ReturnBody(jid=job.jid, agent_id="node2", fun=job.fun, success=True,
+                               data={"results": [{"id": 1, "what": ["not", "a", "state"]}], "summary": "x"},
+                               started_at=now, finished_at=now))
+
+    t = _answer_in_background(rogue, malformed)
+    r = d.cli("apply", "*", "--timeout", "10")
+    t.join()
+    assert "Traceback" not in r.stderr, r.stderr
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert "Summary for node1" in r.stdout and "Succeeded: 1" in r.stdout
+    assert "malformed state.apply return refused by the master" in r.stdout
+    rc, job = d.cli_json("jobs", "list")
+    shown = d.cli("jobs", "show", job[0]["jid"])
+    assert "Summary for node1" in shown.stdout and "malformed state.apply return" in shown.stdout
+
+
+def test_deeply_nested_return_cannot_hang_run_or_jobs_show(node1_and_rogue_node2):
+    """#11.11: a return nested 1,022 levels deep made `run` and `jobs show` never answer."""
+    d, rogue = node1_and_rogue_node2
+
+    def nested(job):
+        now = time.time()
+        body = pack(ReturnBody(jid=job.jid, agent_id="node2", fun=job.fun, success=True, data=None,
+                               started_at=now, finished_at=now))
+        # data=None is the last-but-two field; splice in 1,022 nested one-element arrays instead.
+        deep = b"\x91" * 1022 + b"\xc0"
+        return body.replace(b"\xa4data\xc0", b"\xa4data" + deep)
+
+    t = _answer_in_background(rogue, nested)
+    started = time.monotonic()
+    rc, job = d.cli_json("run", "*", "test.ping", "--timeout", "3", timeout=30)
+    t.join()
+    assert time.monotonic() - started < 15
+    assert rc == 2
+    assert {r["agent_id"]: r["status"] for r in job["returns"]} == {"node1": "returned", "node2": "no_return"}
+    assert "nesting deeper than 64 levels" in d.master.log_text()
+    shown = d.cli("jobs", "show", job["jid"], timeout=30)
+    assert shown.returncode == 2 and "node1" in shown.stdout

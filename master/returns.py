@@ -1,0 +1,46 @@
+"""Checking a return's data on receipt, so what is stored can always be shown.
+
+The signature says who sent a return, not that its data makes sense: a compromised or
+buggy agent can sign anything. The frame's shape is already bounded (object count,
+depth, string size); here a function whose data has a known shape is validated against
+it, and a return that does not fit is stored as a failed return that says why, without
+the data, so ``saline apply`` and ``saline jobs show`` never meet it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from pydantic import ValidationError
+
+from saline.protocol.codec import describe_validation_error
+from saline.protocol.messages import ReturnBody
+
+
+def _state_apply(data: Any) -> None:
+    from saline.states.engine.run import RunResult
+
+    RunResult.model_validate(data)
+
+
+# Function → validator of its ``data`` (raises ValueError/ValidationError). Failed
+# returns may carry no data (the error says what went wrong).
+SHAPES: dict[str, Callable[[Any], None]] = {"state.apply": _state_apply}
+
+
+def checked(body: ReturnBody) -> ReturnBody:
+    validate = SHAPES.get(body.fun)
+    if validate is None or body.data is None:
+        return body
+    try:
+        validate(body.data)
+    except ValidationError as exc:
+        reason = describe_validation_error(exc)
+    except (ValueError, TypeError, RecursionError) as exc:
+        reason = str(exc)[:500]
+    else:
+        return body
+    return body.model_copy(update={
+        "success": False, "retcode": body.retcode or 1, "data": None,
+        "error": f"malformed {body.fun} return refused by the master: {reason}",
+    })
