@@ -16,6 +16,7 @@ import zmq
 from saline.protocol.codec import decode_bootstrap, pack
 from saline.protocol.errors import KeyFileError, ProtocolError
 from saline.protocol.keys import PublicBundle
+from saline.protocol.safedirs import check_file
 from saline.protocol.messages import PubkeyReply, PubkeyRequest
 
 log = logging.getLogger("saline.agent.pin")
@@ -57,6 +58,7 @@ def pinned_bundle(pki_dir: Path) -> PublicBundle | None:
     path = Path(pki_dir) / PINNED
     if not path.exists():
         return None
+    check_file(path, "pinned master key")  # whoever can write it chooses the master we obey
     try:
         return PublicBundle.read(path)
     except KeyFileError as exc:

@@ -17,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-from saline.protocol.keys import ensure_private_dir
+from saline.protocol.safedirs import ensure_private_dir
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS seen (jid TEXT PRIMARY KEY, not_after REAL NOT NULL);
@@ -32,7 +32,7 @@ PRUNE_MARGIN = 86400.0
 
 class AgentStore:
     def __init__(self, state_dir: Path):
-        ensure_private_dir(state_dir)
+        ensure_private_dir(state_dir, "state directory")
         path = Path(state_dir) / "agent.sqlite"
         self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         path.chmod(0o600)

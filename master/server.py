@@ -24,7 +24,8 @@ from saline.protocol.control import ControlReply
 from saline.protocol.errors import ProtocolError
 from saline.protocol.ids import new_jid
 from saline.protocol.ratelog import RateLimitedLog
-from saline.protocol.keys import ensure_private_dir, load_or_create
+from saline.protocol.keys import load_or_create
+from saline.protocol.safedirs import ensure_dir
 from saline.protocol.messages import (
     Ack, Error, Event, Heartbeat, Hello, JobBody, PubkeyReply, PubkeyRequest, Return, Welcome,
 )
@@ -79,7 +80,11 @@ class Master:
 
     # ---- sockets -----------------------------------------------------------------
     def _bind(self) -> None:
-        # First: a second master on the same control socket refuses before binding anything.
+        # 0700 when we create it (0755 with control_group, so the group reaches the 0660 socket);
+        # an existing directory keeps its mode and must not be writable by others (it is where
+        # the socket could be swapped).
+        ensure_dir(Path(self.cfg.control_socket).parent, 0o700 if self.cfg.control_group is None else 0o755, "control socket directory")
+        # Before binding anything: a second master on the same control socket refuses.
         ctlsocket.claim(Path(self.cfg.control_socket))
         self.zap.start()  # must be up before the CURVE socket accepts handshakes
         s = self.agent_sock = self.ctx.socket(zmq.ROUTER)
@@ -102,7 +107,6 @@ class Master:
             log.info("bootstrap socket (public keys only) bound on %s", self.cfg.bootstrap_bind)
 
         sock_path = Path(self.cfg.control_socket)
-        ensure_private_dir(sock_path.parent) if self.cfg.control_group is None else sock_path.parent.mkdir(parents=True, exist_ok=True)
         c = self.control_sock = self.ctx.socket(zmq.ROUTER)
         c.linger = 0
         old_umask = os.umask(0o177)

@@ -1,8 +1,9 @@
 """Key pairs on disk: a CURVE pair (transport encryption + authentication) and an
 Ed25519 pair (signing jobs and returns), for the master and for every agent.
 
-Secret key files are 0600 in a 0700 directory; loading refuses looser modes, the
-way ssh refuses a world-readable private key.
+Secret key files are 0600 in a 0700 directory (when saline creates it); loading refuses
+looser modes, and files or directories another user owns or could write, the way ssh
+refuses a world-readable private key (see :mod:`safedirs`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from .errors import KeyFileError
+from .safedirs import check_file, ensure_private_dir
 
 CURVE_SECRET = "curve.key"
 SIGN_SECRET = "sign.key"
@@ -98,14 +100,8 @@ def write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
     os.replace(tmp, path)
 
 
-def ensure_private_dir(path: Path) -> Path:
-    path = Path(path)
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path, 0o700)
-    return path
-
-
 def _check_secret_mode(path: Path) -> None:
+    check_file(path, "key file")
     st = path.stat()
     if stat.S_IMODE(st.st_mode) & 0o077:
         raise KeyFileError(

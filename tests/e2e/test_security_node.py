@@ -3,6 +3,8 @@ master and agent processes (issue #11 items 2, 8, 9, 13; issue #12 item 2)."""
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 import time
 
@@ -12,6 +14,8 @@ import zmq
 from saline.protocol.codec import decode_message, pack, unpack
 from saline.protocol.keys import load_or_create
 from saline.protocol.messages import Hello, Job, PubkeyReply
+
+from tests.users import local_user
 
 from .procs import BIN, Deployment, wait_for
 from .rogue import rogue_agent_socket
@@ -101,4 +105,54 @@ def test_agent_with_master_fingerprint_outlives_a_rogue_bootstrap_reply(tmp_path
     finally:
         rogue.close(linger=0)
         rogue_ctx.term()
+        d.close()
+
+
+@pytest.fixture
+def stranger():
+    with local_user() as user:
+        yield user
+
+
+def test_agent_refuses_a_pki_dir_another_user_owns(tmp_path, stranger):
+    """That user could swap master.pub and so choose the master the agent obeys."""
+    d = Deployment(tmp_path)
+    try:
+        pki = tmp_path / "node1" / "pki"
+        load_or_create(pki)
+        os.chown(pki, stranger.pw_uid, -1)
+        agent = d.add_agent("node1")
+        assert agent.p.wait(15) == 1
+        err = agent.log.with_suffix(".stderr").read_text()
+        assert f"key directory {pki}: {pki} is owned by {stranger.pw_name}, who could replace what is in it; run: chown root {pki}" in err
+        assert "Traceback" not in err
+    finally:
+        d.close()
+
+
+def test_master_leaves_existing_socket_dirs_alone_and_refuses_shared_ones(tmp_path):
+    """#12 item 2: the control socket's directory is never chmodded; one others can write is refused."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)
+    d = Deployment(tmp_path, control_socket=str(shared / "master.sock"))
+    try:
+        d.master.start()
+        assert d.master.p.wait(15) == 1
+        err = d.master.log.with_suffix(".stderr").read_text()
+        assert f"control socket directory {shared}: {shared} is writable by group and others (mode 1777); run: chmod go-w {shared}" in err
+        assert stat.S_IMODE(os.stat(shared).st_mode) == 0o1777 and not (shared / "master.sock").exists()
+    finally:
+        d.close()
+
+    run = tmp_path / "run"
+    run.mkdir(mode=0o755)
+    os.chmod(run, 0o755)
+    d = Deployment(tmp_path / "second", control_socket=str(run / "master.sock"))
+    d.socket = run / "master.sock"
+    try:
+        d.start_master()
+        assert stat.S_IMODE(os.stat(run).st_mode) == 0o755
+        assert stat.S_IMODE(os.stat(run / "master.sock").st_mode) == 0o600
+    finally:
         d.close()
