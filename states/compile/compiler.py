@@ -87,6 +87,18 @@ def _check_cycles(decls: list[Declaration], ids: list[str], lists: list[dict[str
         raise CompileError(f"recursive requisite found: {path}")
 
 
+def sls_variables(sls: str, tplfile: str) -> dict[str, str]:
+    """Salt's names for where a template is: sls, slspath, slsdotpath, slscolonpath, sls_path,
+    tplfile, tpldir, tplpath (relative), tplroot. ``tplfile`` is relative to its state root."""
+    tpldir = tplfile.rpartition("/")[0] or "."
+    slspath = "" if tpldir == "." else tpldir
+    return {
+        "sls": sls, "slspath": slspath, "slsdotpath": slspath.replace("/", "."),
+        "slscolonpath": slspath.replace("/", ":"), "sls_path": slspath.replace("/", "_"),
+        "tplfile": tplfile, "tpldir": tpldir, "tplpath": tplfile, "tplroot": tpldir.split("/")[0],
+    }
+
+
 class _Compiler:
     def __init__(self, roots: Sequence[Path], pillar: dict[str, Any], node: dict[str, Any], agent_id: str):
         self.roots = [Path(r) for r in roots]
@@ -98,8 +110,7 @@ class _Compiler:
 
     def context(self, sls: str, path: Path) -> dict[str, Any]:
         root = next((r.resolve() for r in self.roots if path.is_relative_to(r.resolve())), path.parent)
-        slspath = path.parent.relative_to(root).as_posix()
-        return template_context(self.pillar, self.node, self.agent_id, sls=sls, slspath="" if slspath == "." else slspath)
+        return template_context(self.pillar, self.node, self.agent_id, **sls_variables(sls, path.relative_to(root).as_posix()))
 
     def render(self, name: str, path: Path) -> Any:
         return render_yaml_file(self.env, path, self.context(name, path))

@@ -84,13 +84,18 @@ class TreeLoader(jinja2.BaseLoader):
 
 
 def environment(roots: Sequence[Path]) -> jinja2.Environment:
-    return jinja2.Environment(
+    from saline.states.compile import jinjaext
+
+    env = jinja2.Environment(
         loader=TreeLoader(roots),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
         finalize=facts.finalize,  # agent-reported facts print as data, never as YAML structure
+        extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols", jinjaext.SaltTags],  # Salt's Jinja additions
     )
+    env.filters.update(jinjaext.FILTERS)
+    return env
 
 
 def render_text(env: jinja2.Environment, text: str, context: dict[str, Any], where: str) -> str:
@@ -163,6 +168,10 @@ def render_yaml_file(env: jinja2.Environment, path: Path, context: dict[str, Any
 
 
 def template_context(pillar: dict, node: dict, agent_id: str, **extra: Any) -> dict[str, Any]:
-    """What every SLS, top file and template sees (Salt's names: pillar, grains)."""
+    """What every SLS, top file and template sees (Salt's names: pillar, grains, salt)."""
+    from saline.states.compile.saltfuncs import SaltFunctions  # it builds on pillar.py, which imports this module
+
     node = facts.node_facts(node, agent_id)  # id from the key; the rest is the agent's word, as data
-    return {"pillar": pillar, "grains": node, "facts": node, "agent_id": agent_id, **extra}
+    salt = SaltFunctions(pillar, node)
+    return {"pillar": pillar, "grains": node, "facts": node, "agent_id": agent_id, "salt": salt, "saline": salt,
+            **extra}

@@ -64,7 +64,7 @@ class Side:
         (self.states / "case.sls").write_text(textwrap.dedent(sls).replace("{out}", str(self.out)))
         for rel, text in files.items():
             (self.states / rel).parent.mkdir(parents=True, exist_ok=True)
-            (self.states / rel).write_text(text)
+            (self.states / rel).write_text(textwrap.dedent(text).replace("{out}", str(self.out)))
         (self.base / "pillar" / "top.sls").write_text("base:\n  '*':\n    - data\n")
         (self.base / "pillar" / "data.sls").write_text(yaml.safe_dump(pillar))
 

@@ -148,3 +148,46 @@ def test_leading_zero_values_differ_on_purpose(sides) -> None:
         side.apply()
     assert (salt.out / "login.defs").read_text() == "UMASK=22\nNICE=10\n"
     assert (saline.out / "login.defs").read_text() == "UMASK=022\nNICE=010\n"
+
+
+MAP_JINJA = """
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- import_yaml tplroot ~ "/defaults.yaml" as defaults %}
+{%- import_json tplroot ~ "/extra.json" as extra %}
+{%- set os_map = salt['grains.filter_by']({'Debian': {'pkg': 'apache2'}, 'RedHat': {'pkg': 'httpd'}}) %}
+{%- do defaults.formula.update(os_map) %}
+{%- do defaults.formula.update(extra) %}
+{%- set formula = salt['pillar.get']('formula', default=defaults.formula, merge=True) %}
+"""
+
+FORMULA = """
+{%- from tpldir ~ "/map.jinja" import formula with context %}
+{%- load_yaml as more %}
+k: v
+list: [1, 2]
+{%- endload %}
+{{ "{out}" }}/formula.conf:
+  file.managed:
+    - mode: {{ formula.mode }}
+    - contents: |
+        pkg={{ formula.pkg }} port={{ formula.port }} users={{ formula.users | json }} extra={{ formula.extra }}
+        more={{ more | json }} yaml={{ {'b': 1, 'a': [1, 2]} | yaml }} tojson={{ "a'<b" | tojson }}
+        sls={{ sls }} slspath={{ slspath }} tpldir={{ tpldir }} tplfile={{ tplfile }} slsdotpath={{ slsdotpath }}
+        colon={{ salt['pillar.get']('formula:port') }} attr={{ salt.pillar.get('formula:users:0') }}
+        missing={{ salt['pillar.get']('no:such:key', 'fallback') }} config={{ salt['config.get']('formula:port') }}
+        id={{ grains['id'] }} os_family={{ salt['grains.get']('os_family') }} osfinger={{ grains['osfinger'] }}
+"""
+
+
+def test_map_jinja_formula_renders_the_same(sides) -> None:
+    """A formula in the usual shape (map.jinja, defaults.yaml, grains.filter_by, pillar.get
+    with merge, import_yaml/import_json/load_yaml, do, json/yaml/tojson, tpldir/sls …)."""
+    same_everywhere(sides, "include:\n  - formula\n", pillar={"formula": {"port": 8080, "users": ["alice"]}}, files={
+        "formula/defaults.yaml": "formula:\n  port: 80\n  mode: '0640'\n  users: [root]\n",
+        "formula/extra.json": '{"extra": "from-json"}',
+        "formula/map.jinja": MAP_JINJA,
+        "formula/init.sls": FORMULA,
+    })
+    salt, saline = sides
+    text = (saline.out / "formula.conf").read_text()
+    assert "pkg=apache2 port=8080 users=[\"alice\"] extra=from-json" in text and "sls=formula " in text
