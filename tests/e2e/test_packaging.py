@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-MODULES = ["saline.master.cli", "saline.agent.daemon", "saline.protocol.messages", "saline.states.engine.run",
+MODULES = ["saline.master.cli", "saline.agent.daemon", "saline.agent.openvz.runbook", "saline.protocol.messages", "saline.states.engine.run",
            "saline.states.compile.compiler", "saline.states.system.cib",
            "saline.states.modules", "saline.lab.lab"]
 

@@ -14,6 +14,7 @@ import pytest
 
 from saline.states.system.lxc import fixed_hwaddr
 from tests.harness import assert_full_cycle, assert_refused, run
+from tests.real.loopdev import loops, lvm_env  # noqa: F401
 from tests.real.lxcnet import LxcNet, lxc_net  # noqa: F401
 
 pytestmark = pytest.mark.real
@@ -112,3 +113,24 @@ def test_config_converted_full_cycle_and_unknown_keys_refused(tmp_path: Path):
     assert "# /dev/null\n" in config.read_text()  # comments stay where they were
     config.write_text((FIXTURES / "lxc/lxc07-unknown.conf").read_text())
     assert_refused("lxc.config_converted", args, runner, config.read_text, "lxc.mystery.option")
+
+
+def test_lvm_backed_container_planned_against_real_lvm_metadata(loops, lvm_env, tmp_path: Path):
+    """LVs cannot be activated here: the planned lxc-create -B lvm argv is checked against a
+    real VG (isolated LVM config, as lvm.* tests), and an LV already in the way is refused."""
+    from saline.states.engine.runner import Runner
+    from tests.real.disksnap import lvm_snapshot
+
+    disk = loops(64)
+    env = lvm_env([disk])
+    for argv in (["pvcreate", disk], ["vgcreate", "vg_node1", disk]):
+        subprocess.run(argv, env=env, check=True, capture_output=True)
+    runner = Runner(root=tmp_path, env=env)
+    (tmp_path / "lxc1").mkdir()
+    args = {"name": "www", "lxcpath": "/lxc1", "template": "debian", "backing": "lvm", "vgname": "vg_node1", "size": "32M"}
+    dry = run("lxc.present", args, runner, test=True)
+    assert dry.result is None, dry.comment
+    assert "create container www in /lxc1 (lvm backing, 32M LV vg_node1/www)" in dry.comment
+    assert dry.changes["keys"]["lxc.rootfs.path"] == "lvm:/dev/vg_node1/www"
+    subprocess.run(["lvcreate", "-n", "www", "-L", "8M", "--activate", "n", "--zero", "n", "vg_node1"], env=env, check=True, capture_output=True)
+    assert_refused("lxc.present", args, runner, lvm_snapshot(env), "already exists")
