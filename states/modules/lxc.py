@@ -108,6 +108,7 @@ class PresentFacts(Facts):
     cgroup: Literal["v1", "v2"]
     owner: lxcsys.PacemakerOwner | None
     lv: LV | None = None
+    state: str = "absent"
 
 
 def present_facts(args: PresentArgs, ctx: StateContext) -> PresentFacts:
@@ -122,6 +123,7 @@ def present_facts(args: PresentArgs, ctx: StateContext) -> PresentFacts:
         cgroup=lxcsys.cgroup_version(ctx.runner),
         owner=lxcsys.pacemaker_owner(ctx.runner, args.name),
         lv=lv,
+        state=lxcsys.state(ctx.runner, str(ctx.runner.path(args.lxcpath)), args.name) if path.exists() else "absent",
     )
 
 
@@ -228,10 +230,15 @@ def present(args: PresentArgs, facts: PresentFacts) -> Plan:
     if not keys:
         return Plan(comment=f"Container {args.name} is defined as wanted ({args.config_path})")
     new_text = apply_desired(old, want).render()
+    changes: dict = {"keys": keys, "diff": unified_diff(facts.config_text, new_text, args.config_path)}
+    if facts.state not in ("STOPPED", "absent"):
+        # LXC reads the config at start only; restarting a running container is never done unasked.
+        changes["restart_needed"] = (f"container {args.name} is {facts.state}: the new config applies at its next start "
+                                     "(saline does not restart it)")
     return Plan(
         steps=[WriteFileStep(description=f"set {', '.join(keys)} in {args.config_path}", path=args.config_path,
                              content=new_text.encode(errors="surrogateescape"))],
-        changes={"keys": keys, "diff": unified_diff(facts.config_text, new_text, args.config_path)},
+        changes=changes,
     )
 
 

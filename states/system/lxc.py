@@ -61,7 +61,8 @@ def state(runner: Runner, lxcpath: str, name: str) -> ContainerState:
     """``lxc-info -s -H``; a container LXC does not know is ``absent``."""
     result = runner.run(["lxc-info", "-P", lxcpath, "-n", name, "-s", "-H"], timeout=30)
     if result.rc != 0:
-        if "doesn't exist" in result.stderr or "does not exist" in result.stderr or not runner.path(f"{lxcpath}/{name}/config").exists():
+        said = result.stdout + result.stderr
+        if "doesn't exist" in said or "does not exist" in said:
             return "absent"
         raise RuntimeError(result.describe())
     text = result.stdout.strip().upper()
@@ -98,3 +99,52 @@ def pacemaker_owner(runner: Runner, name: str) -> PacemakerOwner | None:
         found = _lxc_primitives(Path(ondisk).read_text(errors="replace"), name)
         return PacemakerOwner(resource=found, source="on-disk") if found else None
     return None
+
+
+# ---- the containers on a node (facts.items) -------------------------------------------------
+
+MAX_LISTED = 256  # a node runs a handful of containers; bound the cost of a facts call
+
+
+class ContainerFacts(BaseModel):
+    name: str
+    lxcpath: str
+    state: str  # lxc-info's state, "unknown" when LXC cannot tell
+    config: str
+    hwaddr: str | None
+    rootfs: str | None
+
+
+def lxcpaths(runner: Runner) -> list[str]:
+    """LXC's default path and the seed's /lxc1, /lxc2 … (the Pacemaker-mounted config spaces)."""
+    found = [DEFAULT_LXCPATH]
+    root = runner.path("/")
+    found += sorted("/" + p.name for p in root.glob("lxc*") if p.is_dir() and re.match(r"^lxc\d*$", p.name))
+    return found
+
+
+def containers(runner: Runner) -> list[ContainerFacts]:
+    from saline.states.system.lxcconf import ConfigError, LxcConfig
+
+    listed: list[ContainerFacts] = []
+    for lxcpath in lxcpaths(runner):
+        base = runner.path(lxcpath)
+        if not base.is_dir():
+            continue
+        for config in sorted(base.glob("*/config")):
+            if len(listed) >= MAX_LISTED or not _NAME.match(config.parent.name):
+                continue
+            try:
+                parsed = LxcConfig.parse(config.read_text(errors="replace"))
+            except (ConfigError, OSError):
+                parsed = LxcConfig()
+            name = config.parent.name
+            try:
+                # lxc-info is given the path as this process sees it (a test's state root).
+                current = state(runner, str(base), name) if runner.which("lxc-info") else "unknown"
+            except RuntimeError:
+                current = "unknown"
+            listed.append(ContainerFacts(name=name, lxcpath=lxcpath, state=current, config=f"{lxcpath}/{name}/config",
+                                         hwaddr=parsed.get("lxc.net.0.hwaddr") or parsed.get("lxc.network.hwaddr"),
+                                         rootfs=parsed.get("lxc.rootfs.path") or parsed.get("lxc.rootfs")))
+    return listed

@@ -62,6 +62,7 @@ def test_container_created_started_limited_and_kept_converged(lxc_net: LxcNet):
     config.write_text("# operator note\nlxc.environment = SITE=lab\n" + text)
     dry = run("lxc.present", present_args(net), runner, test=True)
     assert dry.result is None and dry.changes["keys"] == ["lxc.net.0.hwaddr"], dry
+    assert "applies at its next start" in dry.changes["restart_needed"]  # it runs: saline does not restart it
     assert "02:00:00:00:00:01" in config.read_text()
     fixed = run("lxc.present", present_args(net), runner)
     assert fixed.result is True and "+lxc.net.0.hwaddr = " + fixed_hwaddr("bb1") in fixed.changes["diff"], fixed
@@ -134,3 +135,19 @@ def test_lvm_backed_container_planned_against_real_lvm_metadata(loops, lvm_env, 
     assert dry.changes["keys"]["lxc.rootfs.path"] == "lvm:/dev/vg_node1/www"
     subprocess.run(["lvcreate", "-n", "www", "-L", "8M", "--activate", "n", "--zero", "n", "vg_node1"], env=env, check=True, capture_output=True)
     assert_refused("lxc.present", args, runner, lvm_snapshot(env), "already exists")
+
+
+def test_facts_items_lists_the_containers(lxc_net: LxcNet, tmp_path: Path):
+    """facts.items (the agent function) with the state root at a temp dir holding the seed's /lxc1."""
+    from saline.agent.functions import FunctionContext, load_functions
+
+    net = lxc_net
+    assert run("lxc.present", present_args(net), net.runner()).result is True
+    seed_root = tmp_path / "root"
+    (seed_root / "lxc1").mkdir(parents=True)
+    (seed_root / "lxc1/www").symlink_to(net.lxcpath / "bb1")
+    facts = load_functions()["facts.items"].run(None, FunctionContext(agent_id="n1", version="t", settings={"state_root": str(seed_root)}))
+    assert facts["id"] == "n1"
+    www = next(c for c in facts["containers"] if c["name"] == "www")
+    assert www["config"] == "/lxc1/www/config" and www["hwaddr"] == fixed_hwaddr("bb1")
+    assert www["rootfs"] == f"dir:{net.lxcpath}/bb1/rootfs" and www["state"] == "STOPPED"
