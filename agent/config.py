@@ -34,7 +34,7 @@ class AgentConfig(BaseModel):
     max_clock_skew: float = Field(default=30.0, ge=0)
     max_frame: int = Field(default=64 * 1024 * 1024, ge=1024)
     # Which functions a master may call (fnmatch patterns).
-    functions: list[str] = Field(default_factory=lambda: ["test.*", "facts.*", "state.*"])
+    functions: list[str] = Field(default_factory=lambda: ["test.*", "facts.*", "state.*", "net.garp"])
     # File paths that state modules manage are mapped under this root (tests: a temp dir).
     state_root: Path = Path("/")
     # Extra environment for state commands (e.g. LVM_SYSTEM_DIR, CIB_file in labs).
@@ -42,6 +42,12 @@ class AgentConfig(BaseModel):
     reconnect_min: float = 0.2
     reconnect_max: float = 10.0
     spool_resend_interval: float = Field(default=5.0, gt=0)
+    # Pacemaker alerts: the agent listens on this datagram socket (owned by alert_user,
+    # mode 0600) and installs saline's alert agent script at alert_agent_path; a
+    # pacemaker.alert state points Pacemaker at both. null turns either off.
+    alert_socket: Path | None = Path("/run/saline/agent-events.sock")
+    alert_user: str | None = "hacluster"
+    alert_agent_path: Path | None = Path("/usr/lib/saline/pacemaker-alert")
 
 
 def agent_config_in(base: Path, agent_id: str, master: str, master_bootstrap: str, **settings) -> dict:
@@ -54,5 +60,7 @@ def agent_config_in(base: Path, agent_id: str, master: str, master_bootstrap: st
         "pki_dir": str(base / "pki"),
         "state_dir": str(base / "state"),
         "log_file": str(base / "agent.log"),
+        "alert_socket": str(base / "agent-events.sock"),
+        "alert_agent_path": str(base / "pacemaker-alert"),
         **settings,
     }

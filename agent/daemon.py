@@ -15,10 +15,11 @@ from saline.protocol.codec import decode_message, pack
 from saline.protocol.config import run_daemon
 from saline.protocol.errors import KeyFileError, ProtocolError
 from saline.protocol.keys import PublicBundle, load_or_create
-from saline.protocol.messages import Ack, Error, Heartbeat, Hello, Job, ReturnBody, Welcome
+from saline.protocol.messages import Ack, Error, EventAck, Heartbeat, Hello, Job, ReturnBody, Welcome
 from saline.protocol.signing import sign_return
 
 from .config import DEFAULT_CONFIG, AgentConfig
+from .events import EventOutbox
 from .functions import load_functions
 from .pinning import PinError, WrongMasterKey, check_for_changed_key, pin_first_contact, pinned_bundle
 from .runner import JobRunner
@@ -45,6 +46,8 @@ class Agent:
         if created:
             log.info("created agent keys in %s (fingerprint %s)", cfg.pki_dir, self.keyset.public.fingerprint)
         self.store = AgentStore(cfg.state_dir)
+        self.outbox = EventOutbox(cfg.id, self.keyset, self.store)
+        self.alerts = None
         load_functions()
         settings = {"state_root": str(cfg.state_root), "state_env": dict(cfg.state_env)}
         self.jobs = JobRunner(cfg.id, __version__, cfg.workers, cfg.functions, settings)
@@ -84,6 +87,10 @@ class Agent:
         # States see the node's facts, and the master's address so a state that changes the
         # network (bridge.present) can tell whether it would cut this agent off.
         self.settings["node"] = {**self.facts, **master_address(self.cfg.master)}
+        from .node_events import agent_started, start_alerts
+
+        self.alerts = start_alerts(self.cfg, self.outbox.emit)
+        agent_started(self.outbox.emit, __version__, self.facts)
         s = self.sock = self.ctx.socket(zmq.DEALER)
         s.curve_secretkey = self.keyset.curve_secret.encode()
         s.curve_publickey = self.keyset.curve_pub.encode()
@@ -108,12 +115,15 @@ class Agent:
         self.running = False
 
     def close(self) -> None:
+        if self.alerts is not None:
+            self.alerts.stop()
         self.jobs.shutdown()
         for sock in (getattr(self, "monitor", None), getattr(self, "sock", None)):
             if sock is not None:
                 sock.close(linger=0)
         self.ctx.term()
         self.store.close()
+        self.outbox.close()
         log.info("saline-agent stopped")
 
     # ---- the loop ----------------------------------------------------------------------
@@ -122,6 +132,7 @@ class Agent:
         poller.register(self.sock, zmq.POLLIN)
         poller.register(self.monitor, zmq.POLLIN)
         poller.register(self.jobs.wake_r, zmq.POLLIN)
+        poller.register(self.outbox.wake_r, zmq.POLLIN)
         next_beat = next_resend = next_prune = 0.0
         while self.running:
             now = time.time()
@@ -143,6 +154,9 @@ class Agent:
             if self.jobs.wake_r in events:
                 for body in self.jobs.drain_wakeups():
                     self._send_return(body)
+            if self.outbox.wake_r in events:
+                self.outbox.drain_wakeups()
+                self._send_events(older_than=self.cfg.spool_resend_interval)
             if self.sock in events:
                 self._drain_master()
 
@@ -210,8 +224,11 @@ class Agent:
             self._on_job(msg)
         elif isinstance(msg, Ack):
             self.store.unspool(msg.jid)
+        elif isinstance(msg, EventAck):
+            self.outbox.acked(msg.seq)
         elif isinstance(msg, Welcome):
-            if msg.key_state != self.key_state:
+            previous, self.key_state = self.key_state, msg.key_state
+            if msg.key_state != previous:
                 if msg.key_state == "accepted":
                     log.info("key accepted by the master")
                     self._resend_spool(older_than=0)
@@ -220,7 +237,6 @@ class Agent:
                                 self.keyset.public.fingerprint, self.cfg.id)
                 else:
                     log.error("master says this key is %s: %s", msg.key_state, msg.message)
-            self.key_state = msg.key_state
         elif isinstance(msg, Error):
             log.warning("master reports %s: %s", msg.code, msg.message)
         else:
@@ -239,6 +255,10 @@ class Agent:
             self._send_return(immediate)
 
     def _send_return(self, body: ReturnBody) -> None:
+        if body.fun == "state.apply" and not body.success:
+            from .node_events import state_run_failed
+
+            state_run_failed(self.outbox.emit, body)
         frame = pack(sign_return(body, self.keyset))
         self.store.spool(body.jid, frame)  # on disk before it leaves, removed on ack
         try:
@@ -248,6 +268,17 @@ class Agent:
 
     def _resend_spool(self, older_than: float) -> None:
         for jid, frame in self.store.due(older_than):
+            try:
+                self.sock.send(frame, zmq.NOBLOCK)
+            except zmq.Again:
+                return
+        self._send_events(older_than)
+
+    def _send_events(self, older_than: float) -> None:
+        """Spooled events never sent, or not acked within ``older_than`` seconds, oldest first."""
+        if self.key_state != "accepted":
+            return  # the master drops them unread; they go once the key is accepted
+        for _seq, frame in self.outbox.due(older_than):
             try:
                 self.sock.send(frame, zmq.NOBLOCK)
             except zmq.Again:

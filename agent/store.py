@@ -8,6 +8,8 @@
   agent forget a jid that is still valid once the clock is right again.
 * spool: every signed return frame, written before it is sent and deleted only when the
   master acks it, so neither a master restart nor a network cut loses a result.
+* event spool: the same for events; its AUTOINCREMENT key is the event's ``seq``, so a
+  sequence number is never handed out twice, also across agent restarts.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS seen (jid TEXT PRIMARY KEY, not_after REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS spool (jid TEXT PRIMARY KEY, frame BLOB NOT NULL, created REAL NOT NULL, last_sent REAL);
+CREATE TABLE IF NOT EXISTS event_spool (seq INTEGER PRIMARY KEY AUTOINCREMENT, frame BLOB, created REAL NOT NULL,
+                                        last_sent REAL);
 """
 
 # Larger than any clock jump we expect to survive (a node booted with a dead RTC battery is
@@ -87,6 +91,39 @@ class AgentStore:
     def all_spooled(self) -> list[tuple[str, bytes]]:
         with self._lock:
             return self.conn.execute("SELECT jid, frame FROM spool ORDER BY created").fetchall()
+
+    def spool_event(self, make_frame) -> int:
+        """Allocate the next event sequence number and store ``make_frame(seq)`` under it,
+        in one transaction: an event is on disk before it can be sent."""
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                seq = self.conn.execute("INSERT INTO event_spool (created) VALUES (?)", (time.time(),)).lastrowid
+                self.conn.execute("UPDATE event_spool SET frame=? WHERE seq=?", (make_frame(seq), seq))
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+        return seq
+
+    def unspool_event(self, seq: int) -> bool:
+        with self._lock:
+            return self.conn.execute("DELETE FROM event_spool WHERE seq=?", (seq,)).rowcount > 0
+
+    def events_due(self, older_than: float, limit: int = 500) -> list[tuple[int, bytes]]:
+        """Spooled events not (re)sent within ``older_than`` seconds, oldest first; marks them sent now."""
+        now = time.time()
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT seq, frame FROM event_spool WHERE last_sent IS NULL OR last_sent < ? ORDER BY seq LIMIT ?",
+                (now - older_than, limit),
+            ).fetchall()
+            self.conn.executemany("UPDATE event_spool SET last_sent=? WHERE seq=?", [(now, r[0]) for r in rows])
+        return rows
+
+    def spooled_events(self) -> int:
+        with self._lock:
+            return self.conn.execute("SELECT COUNT(*) FROM event_spool").fetchone()[0]
 
     def close(self) -> None:
         self.conn.close()

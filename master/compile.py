@@ -34,3 +34,20 @@ def compile_for_agents(master: "MasterAPI", agents: list[str], states: list[str]
             continue
         compiled[aid] = run.model_dump(mode="python")
     return compiled, errors
+
+
+def publish_apply(master: "MasterAPI", target: str, agents: list[str], states: list[str], test: bool,
+                  timeout: float, queue: bool = False) -> tuple[str | None, dict[str, list[str]]]:
+    """Compile for each agent and publish one ``state.apply``: (jid, {}) or (None, errors).
+    Shared by ``saline apply``, the reactor and scheduled drift runs."""
+    compiled, errors = compile_for_agents(master, agents, states)
+    if errors:
+        return None, errors
+    jid = master.publish(
+        target, "state.apply", [],
+        lambda aid: {"run": compiled[aid], "test": test, **({"queue": True} if queue else {})},
+        timeout,
+        stored_kwargs={"states": states, "test": test},
+        agents=agents,
+    )
+    return jid, {}

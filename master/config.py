@@ -45,6 +45,8 @@ class MasterConfig(BaseModel):
     # Per accepted agent key, and per key / per address for keys that are not accepted.
     agent_budget: Rate = Rate(bytes_per_s=32 * 1024 * 1024, decode_per_s=0.25)
     stranger_budget: Rate = Rate(bytes_per_s=64 * 1024, decode_per_s=0.02)
+    # Reaction files (*.yaml) for events; read at start, errors refuse the start.
+    reactor_dir: Path | None = Path("/etc/saline/reactor.d")
 
 
 def master_config_in(base: Path, **settings) -> dict:
@@ -58,5 +60,6 @@ def master_config_in(base: Path, **settings) -> dict:
         "state_roots": [str(base / "states")],
         "pillar_roots": [str(base / "pillar")],
         "log_file": str(base / "master.log"),
+        "reactor_dir": str(base / "reactor.d"),
         **settings,
     }

@@ -69,7 +69,7 @@ class ControlHandler:
         return self._published(client, jid, timeout, req.detach)
 
     def op_apply(self, client: bytes, req: ApplyRequest) -> ControlReply | None:
-        from .compile import compile_for_agents
+        from .compile import publish_apply
 
         timeout = req.timeout or self.m.cfg.apply_timeout
         try:
@@ -78,17 +78,10 @@ class ControlHandler:
             agents = resolve(req.target, self.m.keys.accepted_ids())
         except NoMatch as exc:
             return fail("no_match", str(exc))
-        compiled, errors = compile_for_agents(self.m, agents, req.states)
-        if errors:
+        jid, errors = publish_apply(self.m, req.target, agents, req.states, req.test, timeout, queue=req.queue)
+        if jid is None:
             return ControlReply(ok=False, code="compile_error", error="state compilation failed; nothing was run",
                                 data={"errors": errors})
-        jid = self.m.publish(
-            req.target, "state.apply", [],
-            lambda aid: {"run": compiled[aid], "test": req.test, **({"queue": True} if req.queue else {})},
-            timeout,
-            stored_kwargs={"states": req.states, "test": req.test},
-            agents=agents,
-        )
         return self._published(client, jid, timeout, req.detach)
 
     def op_job_wait(self, client: bytes, req: JobWaitRequest) -> ControlReply | None:
@@ -118,8 +111,8 @@ class ControlHandler:
     def op_jobs_list(self, client: bytes, req: JobsListRequest) -> ControlReply:
         return ControlReply(ok=True, data=self.m.jobs.recent(req.limit))
 
-    def op_events(self, client: bytes, req: EventsRequest) -> ControlReply:
-        return ControlReply(ok=True, data=self.m.jobs.events(req.limit))
+    def op_events(self, client: bytes, req: EventsRequest) -> ControlReply | None:
+        return self.m.event_intake.request(client, req)
 
     # ---- keys and agents ------------------------------------------------------------------
     def op_keys(self, client: bytes, req: KeysRequest) -> ControlReply:

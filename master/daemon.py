@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from saline.protocol.config import run_daemon
+from saline.protocol.config import ConfigError, run_daemon
 from saline.protocol.keys import KeyFileError
 
 from .config import DEFAULT_CONFIG, MasterConfig
@@ -23,4 +23,5 @@ def main(config_path: str | None, log_level: str | None, auto_accept: bool | Non
 
     run_daemon("saline-master", MasterConfig, config_path, DEFAULT_CONFIG,
                {"log_level": log_level, "auto_accept": auto_accept},
-               lambda cfg: Master(cfg).serve_forever(), (KeyFileError, zmq.ZMQError, OSError, ControlSocketError))
+               lambda cfg: Master(cfg).serve_forever(), (KeyFileError, zmq.ZMQError, OSError, ControlSocketError,
+                                                         ConfigError))

@@ -1,4 +1,4 @@
-"""The master's SQLite database (WAL): keys, jobs, per-agent returns, events."""
+"""The master's SQLite database (WAL): keys, jobs, per-agent returns (events: events/store.py)."""
 
 from __future__ import annotations
 
@@ -37,13 +37,6 @@ CREATE TABLE IF NOT EXISTS returns (
     finished_at REAL,
     received_at REAL,
     PRIMARY KEY (jid, agent_id)
-);
-CREATE TABLE IF NOT EXISTS events (
-    id       INTEGER PRIMARY KEY AUTOINCREMENT,
-    agent_id TEXT NOT NULL,
-    tag      TEXT NOT NULL,
-    data     BLOB NOT NULL,
-    at       REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs(created_at);
 """

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from saline.protocol.keys import KeySet
 
     from .config import MasterConfig
+    from .events.intake import EventIntake
+    from .events.store import EventStore
     from .jobstore import JobStore
     from .keystore import KeyStore
     from .presence import PresenceTable
@@ -25,6 +27,8 @@ class MasterAPI(Protocol):
     keys: "KeyStore"
     jobs: "JobStore"
     presence: "PresenceTable"
+    events: "EventStore"
+    event_intake: "EventIntake"
 
     def publish(self, target: str, fun: str, args: list, kwargs_for: Callable[[str], dict], timeout: float,
                 stored_kwargs: dict | None = None, agents: list[str] | None = None) -> str:
@@ -33,4 +37,16 @@ class MasterAPI(Protocol):
 
     def wait_for(self, client: bytes, jid: str, timeout: float, reply: Callable[[str], "ControlReply"]) -> None:
         """Answer control client ``client`` with ``reply(jid)`` when the job completes or times out."""
+        ...
+
+    def when_done(self, jid: str, timeout: float, callback: Callable[[str], None]) -> None:
+        """Call ``callback(jid)`` on the loop thread when the job completes or times out."""
+        ...
+
+    def call_soon(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on the master's loop thread (it owns the sockets and the database); thread-safe."""
+        ...
+
+    def reply_control(self, client: bytes, reply: "ControlReply") -> None:
+        """Answer a control client whose request was held (``saline events --follow``)."""
         ...

@@ -68,15 +68,6 @@ class JobStore:
              body.finished_at, time.time(), body.jid, body.agent_id),
         )
 
-    def add_event(self, agent_id: str, tag: str, data: dict, at: float) -> None:
-        self.conn.execute("INSERT INTO events (agent_id, tag, data, at) VALUES (?,?,?,?)", (agent_id, tag, _pack(data), at))
-
-    def events(self, limit: int) -> list[dict]:
-        rows = self.conn.execute(
-            "SELECT id, agent_id, tag, data, at FROM events ORDER BY id DESC LIMIT ?", (limit,)
-        ).fetchall()
-        return [{"id": r[0], "agent_id": r[1], "tag": r[2], "data": _unpack(r[3]), "at": r[4]} for r in rows]
-
     def get(self, jid: str, now: float | None = None) -> JobRecord | None:
         row = self.conn.execute(
             "SELECT jid, fun, args, kwargs, target, created_at, timeout FROM jobs WHERE jid=?", (jid,)

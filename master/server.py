@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import signal
 import time
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from saline.protocol.ratelog import RateLimitedLog
 from saline.protocol.keys import load_or_create
 from saline.protocol.safedirs import ensure_dir
 from saline.protocol.messages import (
-    Ack, Error, Event, Heartbeat, Hello, JobBody, PubkeyReply, PubkeyRequest, Return, Welcome,
+    Ack, Error, Event, EventAck, Heartbeat, Hello, JobBody, PubkeyReply, PubkeyRequest, Return, Welcome,
 )
 from saline.protocol.signing import open_return, sign_job
 
@@ -38,6 +39,8 @@ from .control import ControlHandler
 from .db import open_db
 from .intake import Intake
 from .returns import checked as checked_return
+from .events.intake import EventIntake
+from .events.store import EventStore
 from .jobstore import JobStore
 from .keystore import KeyStore
 from .presence import PresenceTable
@@ -51,9 +54,10 @@ DRAIN_SECONDS = 0.02
 
 @dataclass
 class Waiter:
-    """A control client waiting for a job to complete (all targeted agents returned, or timeout)."""
+    """A control client waiting for a job to complete (all targeted agents returned, or timeout).
+    ``client`` None: an internal waiter (reactor, scheduler); ``reply`` is called for its effect."""
 
-    client: bytes
+    client: bytes | None
     jid: str
     deadline: float
     reply: Callable[[str], ControlReply]
@@ -76,6 +80,13 @@ class Master:
         self.ctx = zmq.Context()
         self.zap = ZapHandler(self.ctx, self.keys)
         self.running = False
+        self.events = EventStore(self.conn)
+        # Work handed to the loop thread by other threads (scheduler, reactor commands).
+        self._soon: queue.SimpleQueue = queue.SimpleQueue()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self.event_intake = EventIntake(self)
         self.control_handler = ControlHandler(self)
 
     # ---- sockets -----------------------------------------------------------------
@@ -133,6 +144,8 @@ class Master:
         poller.register(self.control_sock, zmq.POLLIN)
         if self.bootstrap_sock is not None:
             poller.register(self.bootstrap_sock, zmq.POLLIN)
+        poller.register(self._wake_r, zmq.POLLIN)
+        self.event_intake.start()
         if self.cfg.auto_accept:
             log.warning("auto_accept is ON: every new agent key is accepted without an operator; use it in labs only")
         log.info("saline-master %s ready", __version__)
@@ -145,19 +158,47 @@ class Master:
                     self._drain(self.control_sock, self._on_control_frames)
                 if self.bootstrap_sock is not None and self.bootstrap_sock in events:
                     self._drain(self.bootstrap_sock, self._on_bootstrap_frames)
+                if self._wake_r in events:
+                    self._run_soon()
                 self._expire_waiters()
                 self.ratelog.flush()
+                self.event_intake.tick(time.time())
         finally:
             self.close()
 
     def stop(self) -> None:
         self.running = False
 
+    def call_soon(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on the loop thread (which owns the sockets and the database). Thread-safe."""
+        self._soon.put(fn)
+        try:
+            os.write(self._wake_w, b"x")
+        except BlockingIOError:
+            pass
+
+    def _run_soon(self) -> None:
+        try:
+            while os.read(self._wake_r, 4096):
+                pass
+        except BlockingIOError:
+            pass
+        while True:
+            try:
+                fn = self._soon.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                fn()
+            except Exception:
+                log.exception("deferred call failed; continuing")
+
     def close(self) -> None:
         for s in (getattr(self, "agent_sock", None), getattr(self, "control_sock", None),
                   getattr(self, "bootstrap_sock", None)):
             if s is not None:
                 s.close(linger=0)
+        self.event_intake.stop()
         self.zap.stop()
         self.ctx.term()
         self.conn.close()
@@ -212,8 +253,13 @@ class Master:
             self._on_return(rid, rec, msg)
         elif isinstance(msg, Event):
             self.presence.seen(aid, rid, address)
-            self.jobs.add_event(aid, msg.tag, msg.data, msg.at)
-            log.info("event %s from %s", msg.tag, aid)
+            try:
+                seq = self.event_intake.receive(rec, msg)
+            except ProtocolError as exc:
+                self.bad_frames.bad_frame(rid, rec.agent_id, f"event refused: {exc}")
+                return
+            if seq is not None:
+                self._send_agent(rid, EventAck(seq=seq))  # a resent duplicate is acked again, stored once
         elif isinstance(msg, Error):
             log.warning("agent %s reports %s%s: %s", aid, msg.code, f" for job {msg.jid}" if msg.jid else "", msg.message)
         else:
@@ -280,6 +326,20 @@ class Master:
         self.waiters.append(Waiter(client, jid, time.time() + timeout, reply))
         self._check_waiters(jid)
 
+    def when_done(self, jid: str, timeout: float, callback: Callable[[str], None]) -> None:
+        self.wait_for(None, jid, timeout, callback)  # type: ignore[arg-type]
+
+    def _answer(self, w: Waiter) -> None:
+        """A waiting client always gets an answer, even when building it fails; an internal
+        waiter's callback failing is logged."""
+        try:
+            reply = w.reply(w.jid)
+        except Exception as exc:
+            log.exception("could not build the reply for job %s", w.jid)
+            reply = ControlReply(ok=False, code="internal", error=f"could not read job {w.jid}: {exc}")
+        if w.client is not None:
+            self.reply_control(w.client, reply)
+
     def _job_complete(self, jid: str) -> bool:
         row = self.conn.execute(
             "SELECT COUNT(*) FROM returns WHERE jid=? AND status='pending'", (jid,)
@@ -298,15 +358,6 @@ class Master:
         for w in [w for w in self.waiters if w.deadline <= now]:
             self.waiters.remove(w)
             self._answer(w)
-
-    def _answer(self, w: Waiter) -> None:
-        """A waiting client always gets an answer, even when building it fails."""
-        try:
-            reply = w.reply(w.jid)
-        except Exception as exc:
-            log.exception("could not build the reply for job %s", w.jid)
-            reply = ControlReply(ok=False, code="internal", error=f"could not read job {w.jid}: {exc}")
-        self.reply_control(w.client, reply)
 
     # ---- control and bootstrap ---------------------------------------------------------
     def reply_control(self, client: bytes, reply: ControlReply) -> None:

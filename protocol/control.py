@@ -88,6 +88,12 @@ class JobKillRequest(_Req):
 class EventsRequest(_Req):
     op: Literal["events"] = "events"
     limit: int = Field(default=50, ge=1, le=10000)
+    tag: str | None = Field(default=None, max_length=128)  # a glob
+    since: float | None = None  # epoch seconds
+    # Only events stored after this id; with ``wait``, the master holds the request
+    # until one arrives (``saline events --follow``).
+    after_id: int = Field(default=0, ge=0)
+    wait: float = Field(default=0.0, ge=0, le=300)
 
 
 class PingRequest(_Req):

@@ -99,13 +99,36 @@ class Ack(Strict):
     jid: Jid
 
 
-class Event(Strict):
-    """Agent → master: something happened on the node (e.g. a Pacemaker alert)."""
+EventTag = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9/._-]{0,127}$")]
 
-    kind: Literal["event"] = "event"
-    tag: str = Field(pattern=r"^[a-z0-9][a-z0-9/._-]{0,127}$")
+
+class EventBody(Strict):
+    """Something that happened on a node (a Pacemaker alert, the agent's start, a failed
+    state run, a DRBD or md change), signed by the agent like a return."""
+
+    agent_id: AgentId
+    # The agent's own durable event counter: never reused (SQLite AUTOINCREMENT in the
+    # agent's spool), so (agent, seq) identifies an event across restarts of the agent,
+    # the master and Pacemaker (whose CRM_alert_node_sequence restarts at 1).
+    seq: int = Field(ge=1)
+    tag: EventTag
     data: dict[str, Any] = Field(default_factory=dict)
     at: float
+
+
+class Event(Strict):
+    """Agent → master: a signed EventBody; spooled by the agent until the master's EventAck."""
+
+    kind: Literal["event"] = "event"
+    body: bytes
+    sig: bytes = Field(min_length=64, max_length=64)
+
+
+class EventAck(Strict):
+    """Master → agent: event ``seq`` is stored; the agent may drop it from its spool."""
+
+    kind: Literal["event_ack"] = "event_ack"
+    seq: int = Field(ge=1)
 
 
 class Error(Strict):
@@ -118,7 +141,7 @@ class Error(Strict):
 
 
 Message = Annotated[
-    Union[Hello, Welcome, Heartbeat, Job, Return, Ack, Event, Error],
+    Union[Hello, Welcome, Heartbeat, Job, Return, Ack, Event, EventAck, Error],
     Field(discriminator="kind"),
 ]
 

@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from .codec import DEFAULT_MAX_FRAME, decode_model, pack
 from .errors import SignatureError
 from .keys import KeySet
-from .messages import Job, JobBody, Return, ReturnBody
+from .messages import Event, EventBody, Job, JobBody, Return, ReturnBody
 
 
 def sign_job(body: JobBody, keys: KeySet) -> Job:
@@ -37,3 +37,13 @@ def open_job(job: Job, key: Ed25519PublicKey, max_size: int = DEFAULT_MAX_FRAME)
 def open_return(ret: Return, key: Ed25519PublicKey, max_size: int = DEFAULT_MAX_FRAME) -> ReturnBody:
     _verify(ret.body, ret.sig, key, "return")
     return decode_model(ReturnBody, ret.body, max_size)
+
+
+def sign_event(body: EventBody, keys: KeySet) -> Event:
+    raw = pack(body)
+    return Event(body=raw, sig=keys.sign(raw))
+
+
+def open_event(event: Event, key: Ed25519PublicKey, max_size: int = DEFAULT_MAX_FRAME) -> EventBody:
+    _verify(event.body, event.sig, key, "event")
+    return decode_model(EventBody, event.body, max_size)

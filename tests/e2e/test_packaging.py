@@ -9,7 +9,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 MODULES = ["saline.master.cli", "saline.agent.daemon", "saline.agent.openvz.runbook", "saline.protocol.messages", "saline.states.engine.run",
            "saline.states.compile.compiler", "saline.states.system.cib",
-           "saline.states.modules", "saline.lab.lab"]
+           "saline.states.modules", "saline.lab.lab", "saline.master.events.reactor", "saline.master.schedule"]
 
 
 @pytest.mark.parametrize("editable", [False, True], ids=["regular", "editable"])

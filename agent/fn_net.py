@@ -1,0 +1,65 @@
+"""``net.garp``: gratuitous ARP for addresses that just moved to this node.
+
+The seed's containers get a new veth MAC on every start, so after a failover routers
+keep the old node's MAC for minutes. The reactor runs this on the node a container
+resource started on: ``arping -U -c COUNT -I IFACE ADDR`` (Habets arping: unsolicited,
+sender = target address, broadcast), which updates the neighbours' caches at once.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .functions import FunctionContext, FunctionError, FunctionResult, agent_function
+
+_TRANSMITTED = re.compile(r"^(\d+) packets transmitted", re.M)
+
+
+class GarpArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    interface: str = Field(default="br0", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,14}$")
+    addresses: list[str] = Field(min_length=1, max_length=64)
+    count: int = Field(default=3, ge=1, le=10)
+
+    @field_validator("addresses")
+    @classmethod
+    def _ipv4(cls, value: list[str]) -> list[str]:
+        for a in value:
+            try:
+                if ipaddress.ip_address(a).version != 4:
+                    raise ValueError
+            except ValueError:
+                raise ValueError(f"{a!r} is not an IPv4 address") from None
+        return value
+
+
+def garp_argv(interface: str, address: str, count: int) -> list[str]:
+    return ["arping", "-U", "-c", str(count), "-I", interface, address]
+
+
+def transmitted(output: str) -> int:
+    """Packets arping sent (it exits 1 when nobody answers, which -U never expects)."""
+    m = _TRANSMITTED.search(output)
+    return int(m.group(1)) if m else 0
+
+
+@agent_function("net.garp", GarpArgs)
+def garp(args: GarpArgs, ctx: FunctionContext) -> FunctionResult:
+    """Send gratuitous ARP for each address on the interface; fails if any was not sent."""
+    from saline.states.engine.runner import Runner
+
+    runner = Runner(env={**os.environ, **ctx.settings.get("state_env", {})}, timeout=5 + args.count * 2)
+    if runner.which("arping") is None:
+        raise FunctionError("arping is not installed (Debian package arping)")
+    sent: dict[str, int] = {}
+    for address in args.addresses:
+        if ctx.cancel.is_set():
+            raise FunctionError("cancelled")
+        result = runner.run(garp_argv(args.interface, address, args.count))
+        sent[address] = transmitted(result.stdout)
+    ok = all(n == args.count for n in sent.values())
+    return FunctionResult(success=ok, data={"interface": args.interface, "sent": sent}, retcode=0 if ok else 1)

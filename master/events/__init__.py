@@ -1,0 +1,1 @@
+"""Events from the nodes (and the master itself): the store, and the reactor that acts on them."""

@@ -1,0 +1,1 @@
+"""Scheduled drift correction: named schedules that dry-run states and record what drifted."""
