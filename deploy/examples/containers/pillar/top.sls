@@ -1,0 +1,3 @@
+base:
+  'node1':
+    - node1
