@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from saline.protocol.ids import AgentId
 
-from saline.states.compile.requisites import REQUISITES, RequisiteError, check_graph, execution_order
+from saline.states.compile.requisites import REQUISITES, RequisiteError, check_graph, execution_order, ordering_edges
 
 _PLAIN_SCALARS = (str, int, float, bool, bytes, type(None))
 
@@ -51,9 +51,21 @@ class CompiledState(BaseModel):
     watch: list[str] = Field(default_factory=list)
     onchanges: list[str] = Field(default_factory=list)
     onfail: list[str] = Field(default_factory=list)
+    require_any: list[str] = Field(default_factory=list)
+    watch_any: list[str] = Field(default_factory=list)
+    onchanges_any: list[str] = Field(default_factory=list)
+    onfail_any: list[str] = Field(default_factory=list)
+    onfail_all: list[str] = Field(default_factory=list)
+    prereq: list[str] = Field(default_factory=list)
+    listen: list[str] = Field(default_factory=list)
     sls: str = ""
-    # Definition order (includes first); requisites may move a state later, never earlier.
+    sls_id: str = ""  # the ID as written in the SLS (several states share one with several modules or names)
+    # Salt's order: definition order (includes first), or the state's ``order:`` (first/last/N).
     order: int = 0
+    failhard: bool = False  # a failure stops the run (Salt's failhard)
+    # A runtime error found while compiling (unknown function, missing source file): as in
+    # Salt, this state fails (and its dependants), the rest of the run applies.
+    error: str | None = None
 
     @field_validator("args")
     @classmethod
@@ -63,8 +75,8 @@ class CompiledState(BaseModel):
             raise ValueError(problem)
         return value
 
-    def requisite_targets(self) -> list[str]:
-        return [t for kind in REQUISITES for t in getattr(self, kind)]
+    def requisites(self) -> dict[str, list[str]]:
+        return {kind: getattr(self, kind) for kind in REQUISITES}
 
 
 class CompiledRun(BaseModel):
@@ -72,6 +84,7 @@ class CompiledRun(BaseModel):
 
     agent_id: AgentId
     states: list[CompiledState] = Field(default_factory=list)
+    failhard: bool = False  # every state's failure stops the run
 
     @model_validator(mode="after")
     def _consistent(self) -> "CompiledRun":
@@ -80,6 +93,11 @@ class CompiledRun(BaseModel):
             if state.id in seen:
                 raise ValueError(f"state id {state.id!r} appears twice in the run")
             seen.add(state.id)
+        for state in self.states:
+            for kind, targets in state.requisites().items():
+                missing = [t for t in targets if t not in seen]
+                if missing:
+                    raise ValueError(f"state {state.id!r} has a {kind} on {missing[0]!r}, which is not in the run")
         try:
             check_graph(self._orders(), self._edges())
         except RequisiteError as exc:
@@ -90,7 +108,7 @@ class CompiledRun(BaseModel):
         return {s.id: s.order for s in self.states}
 
     def _edges(self) -> dict[str, list[str]]:
-        return {s.id: s.requisite_targets() for s in self.states}
+        return ordering_edges({s.id: s.requisites() for s in self.states})
 
     def ordered(self) -> list[CompiledState]:
         """The states in execution order (definition order respecting requisites)."""

@@ -19,25 +19,72 @@ from saline.protocol.codec import describe_validation_error
 
 from saline.states.engine.apply import StateArgsError, lookup, validate_args
 from saline.states.compile.compiled import CompiledRun, CompiledState, plain_data_problem
-from saline.states.compile.declarations import Declaration, Ref, parse_sls
+from saline.states.compile.declarations import Declaration, Ref, extend_declarations, parse_sls
 from saline.states.compile.render import CompileError, environment, render_yaml_file, template_context
-from saline.states.compile.requisites import REQUISITES, find_cycle
+from saline.states.compile.requisites import REQUISITES, find_cycle, ordering_edges
 from saline.states.compile.sls import SlsFile, load_tree, single_file
-from saline.states.compile.sources import inline_contents, wants_inlining
+from saline.states.compile.sources import SOURCE_KEYS, SourceUnavailable, inline_contents, wants_inlining
 from saline.states.compile.top import allowed_sources, read_top, top_sls
 
 __all__ = ["CompileError", "compile_highstate", "compile_file", "compile_sls"]
 
 
 def _state_ids(decls: list[Declaration]) -> list[str]:
-    """Unique ids: the SLS ID, or "ID (module)" when one ID holds several modules."""
+    """Unique ids: the SLS ID; "ID (module)" when one ID holds several modules; "ID (module: name)"
+    for each name of a ``names:`` list."""
     per_id = Counter(d.sls_id for d in decls)
+    per_module = Counter((d.sls_id, d.module) for d in decls)
     defined_in: dict[str, Path] = {}
     for d in decls:
         first = defined_in.setdefault(d.sls_id, d.path)
         if first != d.path:
             raise CompileError(f"{d.path}: state ID {d.sls_id!r} is also defined in {first}; IDs must be unique across the run")
-    return [d.sls_id if per_id[d.sls_id] == 1 else f"{d.sls_id} ({d.module})" for d in decls]
+
+    def state_id(d: Declaration) -> str:
+        if per_module[(d.sls_id, d.module)] > 1:
+            return f"{d.sls_id} ({d.module}: {d.args['name']})"
+        return d.sls_id if per_id[d.sls_id] == 1 else f"{d.sls_id} ({d.module})"
+
+    ids = [state_id(d) for d in decls]
+    repeated = [i for i, n in Counter(ids).items() if n > 1]
+    if repeated:
+        raise CompileError(f"state {repeated[0]!r} is declared twice (the same name twice in one names: list?)")
+    return ids
+
+
+def salt_order(decls: list[Declaration]) -> list[int]:
+    """Each state's place in Salt's order: ``order: first``/N/``last`` and, for the rest, the
+    order they are written in (includes first); a names: list keeps its order."""
+    auto: dict[tuple[str, str], int] = {}
+    values: list[int | float | str] = []
+    for d in decls:
+        iorder = auto.setdefault((d.sls_id, d.module), 10000 + len(auto))  # Salt's iorder starts at 10000
+        values.append(d.order if d.order is not None else iorder)
+    cap = max([1, *(v + 100 for v in values if isinstance(v, int) and v > 0)])
+
+    def key(n: int) -> tuple:
+        value = values[n]
+        number = {"first": 0, "last": cap + 1000000}.get(value, value) if isinstance(value, str) else value
+        if number < 0:
+            number += cap + 1000000
+        d = decls[n]
+        return (number + d.name_order / 10000.0, f"{d.module}{d.args['name']}{d.fun.partition('.')[2]}")
+
+    ranked = sorted(range(len(decls)), key=key)
+    return [ranked.index(n) for n in range(len(decls))]
+
+
+def _apply_use(decls: list[Declaration]) -> None:
+    """Salt's ``use``: the arguments of the named states, for those this state does not set."""
+    for decl in decls:
+        for ref in decl.use:
+            sources = [d for d in decls if d is not decl and _matches(ref, d)]
+            if not sources:
+                raise CompileError(f"{decl.where()}: use: no state matches {str(ref)!r}")
+            for source in sources:
+                for key, value in source.args.items():
+                    if key != "name":
+                        decl.args.setdefault(key, value)
 
 
 def _matches(ref: Ref, decl: Declaration) -> bool:
@@ -80,7 +127,7 @@ def _requisite_lists(decls: list[Declaration], ids: list[str]) -> list[dict[str,
 
 
 def _check_cycles(decls: list[Declaration], ids: list[str], lists: list[dict[str, list[str]]]) -> None:
-    cycle = find_cycle({i: [t for kind in REQUISITES for t in entry[kind]] for i, entry in zip(ids, lists)})
+    cycle = find_cycle(ordering_edges(dict(zip(ids, lists))))
     if cycle:
         sls_of = {i: d.sls for d, i in zip(decls, ids)}
         path = " -> ".join(f"{i!r} (sls {sls_of[i]})" for i in cycle)
@@ -115,15 +162,21 @@ class _Compiler:
     def render(self, name: str, path: Path) -> Any:
         return render_yaml_file(self.env, path, self.context(name, path))
 
-    def args(self, decl: Declaration) -> dict[str, Any]:
+    def args(self, decl: Declaration) -> tuple[dict[str, Any], str | None]:
+        """The state's arguments ready to send, and the runtime error that fails it (as Salt:
+        an unknown function or a source file that is missing or fails to render fails that
+        state and its dependants; the rest of the run applies)."""
         try:
             fn = lookup(decl.fun)
         except StateArgsError as exc:
-            raise CompileError(f"{decl.where()}: {exc}") from None
+            return decl.args, f"State '{decl.fun}' was not found in SLS '{decl.sls}': {exc}"
         args = decl.args
         if wants_inlining(fn.args_model, args):
-            args = inline_contents(args, self.roots, self.env, self.context(decl.sls, decl.path), self.pillar, decl.where(),
-                                 self.allowed_sources)
+            try:
+                args = inline_contents(args, self.roots, self.env, self.context(decl.sls, decl.path), self.pillar,
+                                       decl.where(), self.allowed_sources)
+            except SourceUnavailable as exc:
+                return {k: v for k, v in args.items() if k not in SOURCE_KEYS}, str(exc)
         problem = plain_data_problem(args)
         if problem:
             raise CompileError(f"{decl.where()}: {problem}")
@@ -131,18 +184,21 @@ class _Compiler:
             validate_args(fn, args)
         except StateArgsError as exc:
             raise CompileError(f"{decl.where()}: {exc}") from None
-        return args
+        return args, None
 
     def compile(self, sls_names: Sequence[str]) -> CompiledRun:
         files: list[SlsFile] = load_tree(self.roots, sls_names, self.render)
         decls = [d for f in files for d in parse_sls(f)]
+        extend_declarations(files, decls)
+        _apply_use(decls)
         ids = _state_ids(decls)
-        compiled_args = [self.args(d) for d in decls]
+        compiled = [self.args(d) for d in decls]
         lists = _requisite_lists(decls, ids)
         _check_cycles(decls, ids, lists)
         states = [
-            CompiledState(id=i, name=a["name"], fun=d.fun, args=a, sls=d.sls, order=n, **reqs)
-            for n, (d, i, a, reqs) in enumerate(zip(decls, ids, compiled_args, lists))
+            CompiledState(id=i, name=a["name"], fun=d.fun, args=a, sls=d.sls, sls_id=d.sls_id, order=rank,
+                          failhard=d.failhard, error=error, **reqs)
+            for d, i, (a, error), reqs, rank in zip(decls, ids, compiled, lists, salt_order(decls))
         ]
         try:
             return CompiledRun(agent_id=self.agent_id, states=states)

@@ -19,8 +19,8 @@ from saline.states.compile.requisites import REQUISITES, UNSUPPORTED_REQUISITES
 from saline.states.compile.sls import SlsFile
 
 REQUISITES_IN = tuple(f"{kind}_in" for kind in REQUISITES)
-# Top-level keys of an SLS file that are not state IDs.
-UNSUPPORTED_TOP_KEYS = {"extend": "'extend' is not supported; change the state in its own SLS file"}
+# Salt's arguments every state takes, handled by the compiler and engine, not the module.
+ORDER_KEYS = ("order", "failhard")
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,10 @@ class Declaration:
     path: Path
     refs: list[Ref] = field(default_factory=list)
     refs_in: list[Ref] = field(default_factory=list)  # from require_in/watch_in/...: kind without "_in"
+    order: Any = None  # Salt's order: an int, "first" or "last"
+    failhard: bool = False
+    use: list[Ref] = field(default_factory=list)  # Salt's use: take another state's arguments as defaults
+    name_order: int = 0  # position in a names: list (1-based), 0 without one
 
     @property
     def module(self) -> str:
@@ -98,14 +102,52 @@ def _arg_items(where: str, items: Any, bare_function_ok: bool) -> tuple[str | No
     return function, args
 
 
-def _split_requisites(decl: Declaration) -> None:
-    for key in list(decl.args):
+def split_requisites(decl: Declaration, args: dict[str, Any]) -> dict[str, Any]:
+    """Move requisites, ``use``, ``order`` and ``failhard`` from ``args`` onto ``decl``; the rest is returned."""
+    args = dict(args)
+    for key in list(args):
         if key in UNSUPPORTED_REQUISITES:
             raise CompileError(f"{decl.where()}: requisite {key!r} is not supported by saline (supported: {', '.join(REQUISITES + REQUISITES_IN)})")
         if key in REQUISITES:
-            decl.refs += _refs(decl.where(), key, decl.args.pop(key))
+            decl.refs += _refs(decl.where(), key, args.pop(key))
         elif key in REQUISITES_IN:
-            decl.refs_in += _refs(decl.where(), key[: -len("_in")], decl.args.pop(key))
+            decl.refs_in += _refs(decl.where(), key[: -len("_in")], args.pop(key))
+        elif key == "use":
+            decl.use += _refs(decl.where(), key, args.pop(key))
+        elif key == "order":
+            decl.order = _order(decl.where(), args.pop(key))
+        elif key == "failhard":
+            value = args.pop(key)
+            if not isinstance(value, bool):
+                raise CompileError(f"{decl.where()}: failhard must be true or false, got {value!r}")
+            decl.failhard = value
+    return args
+
+
+def _order(where: str, value: Any) -> Any:
+    if isinstance(value, bool) or not (isinstance(value, (int, float)) or value in ("first", "last")):
+        raise CompileError(f"{where}: order must be a number, 'first' or 'last', got {value!r}")
+    return value
+
+
+def _names(where: str, raw: Any) -> list[tuple[str, dict[str, Any]]]:
+    """Salt's ``names:``: plain names, or ``{name: [{arg: value}, ...]}`` with arguments of their own."""
+    if not isinstance(raw, list) or not raw:
+        raise CompileError(f"{where}: names must be a non-empty list")
+    out: list[tuple[str, dict[str, Any]]] = []
+    for item in raw:
+        if _scalar_text(item) is not None:
+            out.append((_scalar_text(item), {}))
+        elif isinstance(item, dict) and len(item) == 1:
+            (name, extra), = item.items()
+            if _scalar_text(name) is None:
+                raise CompileError(f"{where}: names: {name!r} is not a name")
+            _, extra_args = _arg_items(f"{where}: names: {name}", extra if isinstance(extra, list) else
+                                       [{k: v} for k, v in (extra or {}).items()], bare_function_ok=False)
+            out.append((_scalar_text(name), extra_args))
+        else:
+            raise CompileError(f"{where}: names: each entry is a name or 'name: [arguments]', got {item!r}")
+    return out
 
 
 def _declarations_of(sls: SlsFile, sls_id: str, body: Any) -> list[Declaration]:
@@ -126,22 +168,51 @@ def _declarations_of(sls: SlsFile, sls_id: str, body: Any) -> list[Declaration]:
         if module in modules:
             raise CompileError(f"{where}: more than one function of module {module!r} in one ID")
         modules.add(module)
-        name = _scalar_text(args.get("name", sls_id))
-        if name is None:
-            raise CompileError(f"{where}: 'name' must be a string, got {args['name']!r}")
-        decl = Declaration(sls_id, f"{module}.{function}", {**args, "name": name}, sls.name, sls.path)
-        _split_requisites(decl)
-        result.append(decl)
+        has_names = "names" in args
+        names = _names(where, args.pop("names")) if has_names else [(args.get("name", sls_id), {})]
+        for n, (raw_name, extra) in enumerate(names):
+            name = _scalar_text(raw_name)
+            if name is None:
+                raise CompileError(f"{where}: 'name' must be a string, got {raw_name!r}")
+            decl = Declaration(sls_id, f"{module}.{function}", {}, sls.name, sls.path,
+                               name_order=n + 1 if has_names else 0)
+            decl.args = {**split_requisites(decl, {**args, **extra}), "name": name}
+            result.append(decl)
     return result
 
 
 def parse_sls(sls: SlsFile) -> list[Declaration]:
     declarations: list[Declaration] = []
     for sls_id, body in sls.data.items():
-        if sls_id in UNSUPPORTED_TOP_KEYS:
-            raise CompileError(f"{sls.path}: {UNSUPPORTED_TOP_KEYS[sls_id]}")
+        if sls_id == "extend":
+            continue  # applied by the compiler once every file is parsed (extend_declarations)
         text = _scalar_text(sls_id)
         if text is None:
             raise CompileError(f"{sls.path}: state ID {sls_id!r} must be a string")
         declarations += _declarations_of(sls, text, body)
     return declarations
+
+
+def extend_declarations(files: list[SlsFile], declarations: list[Declaration]) -> None:
+    """Salt's ``extend:``: arguments of a state defined elsewhere replaced, its requisites added to."""
+    for sls in files:
+        raw = sls.data.get("extend")
+        if raw is None:
+            continue
+        if not isinstance(raw, dict):
+            raise CompileError(f"{sls.path}: extend must map state IDs to their module and arguments")
+        for sls_id, body in raw.items():
+            where = f"{sls.path}: extend: {sls_id!r}"
+            if not isinstance(body, dict) or not body:
+                raise CompileError(f"{where}: must map a module to a list of arguments")
+            for key, items in body.items():
+                module, _, function = str(key).partition(".")
+                bare, args = _arg_items(f"{where}: {key}", items, bare_function_ok=True)
+                targets = [d for d in declarations if d.sls_id == str(sls_id) and d.module == module]
+                if not targets:
+                    raise CompileError(f"{where}: cannot extend ID {sls_id!r} ({module}): it is not part of the run "
+                                       f"(include the SLS file that defines it)")
+                for decl in targets:
+                    if (function or bare) and decl.fun != f"{module}.{function or bare}":
+                        raise CompileError(f"{where}: {decl.fun} cannot be extended as {module}.{function or bare}")
+                    decl.args.update(split_requisites(decl, args))

@@ -10,18 +10,30 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Mapping
 
-# Salt's requisites that saline implements. Every one of them also orders: the
-# target runs before the state that names it.
-REQUISITES: tuple[str, ...] = ("require", "watch", "onchanges", "onfail")
-
-# Salt requisites saline deliberately does not implement; naming them is a clear
-# compile error rather than "unknown argument".
-UNSUPPORTED_REQUISITES: frozenset[str] = frozenset(
-    {
-        "prereq", "prereq_in", "listen", "listen_in", "use", "use_in",
-        "require_any", "watch_any", "onchanges_any", "onfail_any", "onfail_all",
-    }
+# Salt's requisites (each also as KIND_in on the target). All of them order (the target
+# runs before the state naming it) except ``listen`` (the listener's mod_watch runs at the
+# end of the run) and ``prereq`` (the state runs *before* its target, if the target would change).
+REQUISITES: tuple[str, ...] = (
+    "require", "watch", "onchanges", "onfail",
+    "require_any", "watch_any", "onchanges_any", "onfail_any", "onfail_all",
+    "prereq", "listen",
 )
+ORDERING: tuple[str, ...] = tuple(k for k in REQUISITES if k not in ("prereq", "listen"))
+
+# Salt requisites saline does not implement; naming them is a clear compile error
+# rather than "unknown argument".
+UNSUPPORTED_REQUISITES: frozenset[str] = frozenset({"use_in", "prereq_all"})
+
+
+def ordering_edges(lists: Mapping[str, Mapping[str, Iterable[str]]]) -> dict[str, list[str]]:
+    """state → the states that must run before it: its ordering requisites' targets, and
+    for ``A prereq: B`` the edge B → A (A runs first)."""
+    edges: dict[str, list[str]] = {node: [t for kind in ORDERING for t in kinds.get(kind, ())]
+                                   for node, kinds in lists.items()}
+    for node, kinds in lists.items():
+        for target in kinds.get("prereq", ()):
+            edges.setdefault(target, []).append(node)
+    return dependencies(edges)
 
 
 class RequisiteError(ValueError):
@@ -73,27 +85,29 @@ def check_graph(order: Mapping[str, int], edges: Mapping[str, Iterable[str]]) ->
 
 
 def execution_order(order: Mapping[str, int], edges: Mapping[str, Iterable[str]]) -> list[str]:
-    """Definition order, except that every target runs before the states naming it.
-
-    Kahn's algorithm with the definition index as priority: among the states whose
-    requisites are all placed, the one defined first goes next, so a run without
-    requisites keeps the order it was written in.
+    """Salt 3008's run order: a topological order of the requisite graph where, among the
+    states ready to run, the one with the smallest key goes next. A state's key is the
+    smallest ``order`` of itself and of the states that depend on it, then its own order:
+    so a requisite target defined after its first dependent runs right before that
+    dependent, and a run without requisites keeps its written (or ``order:``) order.
+    (Salt considers only the dependants of its heaviest requisite kind; saline all of them.)
     """
     check_graph(order, edges)
     graph = dependencies(edges)
-    waiting = {node: set(graph.get(node, ())) for node in order}
     dependants: dict[str, list[str]] = {node: [] for node in order}
-    for node, targets in waiting.items():
+    for node, targets in graph.items():
         for target in targets:
             dependants[target].append(node)
-    ready = [(order[node], node) for node, targets in waiting.items() if not targets]
+    key = {node: (min([order[node], *(order[d] for d in dependants[node])]), order[node], node) for node in order}
+    waiting = {node: set(graph.get(node, ())) for node in order}
+    ready = [key[node] for node, targets in waiting.items() if not targets]
     heapq.heapify(ready)
     result: list[str] = []
     while ready:
-        _, node = heapq.heappop(ready)
+        node = heapq.heappop(ready)[2]
         result.append(node)
         for dependant in dependants[node]:
             waiting[dependant].discard(node)
             if not waiting[dependant]:
-                heapq.heappush(ready, (order[dependant], dependant))
+                heapq.heappush(ready, key[dependant])
     return result

@@ -26,6 +26,11 @@ SOURCE_KEYS = ("source", "template", "context", "defaults", "contents_pillar")
 TEMPLATE_ENGINES = ("jinja",)
 
 
+class SourceUnavailable(CompileError):
+    """A source file missing or failing to render: as in Salt, that state fails at run time
+    (and its dependants), the rest of the run applies."""
+
+
 def wants_inlining(args_model: type[BaseModel], args: dict[str, Any]) -> bool:
     """Applies to functions that take ``contents`` and do not handle sources themselves (file.managed)."""
     fields = args_model.model_fields
@@ -61,7 +66,7 @@ def _first_source(roots: Sequence[Path], source: Any, where: str, allowed: list[
             raise CompileError(f"{where}: source: {exc}") from None
         _check_allowed(roots, ref, path, allowed, where)
         return path
-    raise CompileError(f"{where}: source: none of {', '.join(refs)} exists in the state roots")
+    raise SourceUnavailable(f"{where}: source: none of {', '.join(refs)} exists in the state roots")
 
 
 def _mapping(where: str, key: str, value: Any) -> dict[str, Any]:
@@ -107,7 +112,10 @@ def inline_contents(
         except UnicodeDecodeError:
             raise CompileError(f"{where}: source: {path} is not UTF-8 text (binary files are not supported)") from None
         if template is not None:
-            text = render_text(env, text, {**context, **variables}, f"{where}: source {path}")
+            try:
+                text = render_text(env, text, {**context, **variables}, f"{where}: source {path}")
+            except CompileError as exc:
+                raise SourceUnavailable(str(exc)) from None
         args["contents"] = text
         # Salt's source_hash: the agent checks the contents it got against the hash of
         # what the master rendered, before writing anything.

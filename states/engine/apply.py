@@ -31,6 +31,7 @@ class StateResult(BaseModel):
     comment: str = ""
     duration_ms: float = 0.0
     sls: str = ""  # the SLS file the state came from (Salt's __sls__)
+    sls_id: str = ""  # the ID as written in the SLS (Salt's __id__)
     ran: bool = True  # False when a requisite kept it from running (Salt's __state_ran__)
 
 

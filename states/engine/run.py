@@ -62,26 +62,89 @@ def _changed(result: StateResult, test: bool) -> bool:
 
 def _not_run(state: CompiledState, result: bool, comment: str) -> StateResult:
     return StateResult(id=state.id, name=state.name, fun=state.fun, result=result, comment=comment, sls=state.sls,
-                       ran=False)
+                       sls_id=state.sls_id, ran=False)
 
 
-def _requisite_verdict(state: CompiledState, done: dict[str, StateResult], test: bool) -> StateResult | bool:
-    """A result for a state that must not run, or whether its watch fired."""
-    failed = [t for t in state.require + state.watch + state.onchanges if done[t].result is False]
-    if failed:
-        return _not_run(state, False, "One or more requisite failed: " + ", ".join(failed))
-    if state.onchanges and not any(_changed(done[t], test) for t in state.onchanges):
-        return _not_run(state, True, "State was not run because none of the onchanges requisites changed")
-    # In a dry run a target that would run (None) may still fail: Salt shows the handler as "would run".
-    if state.onfail and not any(done[t].result is False or (test and done[t].result is None) for t in state.onfail):
-        return _not_run(state, True, "State was not run because none of the onfail requisites failed")
-    return any(_changed(done[t], test) for t in state.watch)
+def _stats(kind: str, targets: list[str], results: dict[str, StateResult]) -> set[str]:
+    """What Salt's requisite check finds for one requisite kind (salt.state._check_requisites)."""
+    base = kind.removesuffix("_any").removesuffix("_all")
+    stats: set[str] = set()
+    for target in targets:
+        r = results[target]
+        if base == "onfail":
+            if r.result is True:
+                stats.add("onfail")  # this one did not fail
+                continue
+        elif base == "onchanges":
+            # A soft trigger: a failed target counts as one without changes, not as a failure.
+            stats.add("onchanges" if r.result is False or not r.changes else "onchangesmet")
+            continue
+        elif r.result is False:
+            stats.add("fail")
+            continue
+        if base == "watch" and r.changes:
+            stats.add("change")
+        elif base == "prereq":
+            stats.add("premet" if r.result is None else "pre")
+        elif r.ran:
+            stats.add("met")
+    if kind.endswith("_any") or kind == "onfail":  # one good target is enough
+        if stats & {"met", "change"}:
+            stats.discard("fail")
+        if "onchangesmet" in stats:
+            stats -= {"onchanges", "fail"}
+        if "onfail" in stats and "met" in stats:
+            stats.discard("onfail")
+    if kind.endswith("_all") and "onfail" in stats:
+        stats.discard("met")
+    return stats
+
+
+def _status(stats: set[str]) -> str:
+    if "fail" in stats:
+        return "fail"
+    if "pre" in stats:
+        return "met" if "premet" in stats else "pre"
+    if "onfail" in stats and "onchangesmet" not in stats:
+        return "onfail"
+    if "onchanges" in stats and "onchangesmet" not in stats:
+        return "onchanges"
+    if "change" in stats:
+        return "change"
+    return "onfail" if "onfail" in stats else "met"
+
+
+NOT_RUN = {
+    "onfail": "State was not run because onfail req did not change",
+    "onchanges": "State was not run because none of the onchanges reqs changed",
+    "pre": "No changes detected",
+}
+
+
+def _requisite_verdict(state: CompiledState, done: dict[str, StateResult], pre: dict[str, StateResult],
+                       prereq_of: list[str]) -> StateResult | bool:
+    """A result for a state that must not run, or whether its watch fired (Salt's rules)."""
+    stats: set[str] = set()
+    for kind, targets in state.requisites().items():
+        if targets and kind != "listen":
+            stats |= _stats(kind, targets, pre if kind == "prereq" else done)
+    if prereq_of:  # the states that had to run before this one because it would change
+        stats |= _stats("require", prereq_of, done)
+    status = _status(stats)
+    if status == "fail":
+        failed = [t for kind, targets in state.requisites().items() if kind not in ("onfail", "onfail_any", "onfail_all",
+                  "onchanges", "onchanges_any", "listen", "prereq") for t in targets if done[t].result is False]
+        failed += [t for t in prereq_of if done[t].result is False]
+        return _not_run(state, False, "One or more requisite failed: " + ", ".join(dict.fromkeys(failed)))
+    if status in NOT_RUN:
+        return _not_run(state, True, NOT_RUN[status])
+    return status == "change"
 
 
 def _apply(state: CompiledState, ctx: StateContext, watch_fired: bool) -> StateResult:
     try:
         result = apply_one(state.id, state.fun, state.args, ctx, watch_fired=watch_fired)
-        return result.model_copy(update={"sls": state.sls})
+        return result.model_copy(update={"sls": state.sls, "sls_id": state.sls_id})
     except Exception as exc:  # a buggy module fails its own state, never the whole run
         log.exception("state %s (%s) raised", state.id, state.fun)
         return _not_run(state, False, f"internal error in {state.fun}: {type(exc).__name__}: {exc}")
@@ -92,7 +155,7 @@ def _unknowable_in_test(state: CompiledState, result: StateResult, done: dict[st
     requires would change first (pkg.held after a pkg.installed that has not run, an LV on a
     VG not created yet), its refusal says nothing about the real run: report it as "would
     change, cannot be planned until then" (None) instead of a failure, keeping the reason."""
-    pending = [t for t in state.require + state.watch if done[t].result is None]
+    pending = [t for t in state.require + state.watch + state.require_any + state.watch_any if done[t].result is None]
     if not pending:
         return result
     return result.model_copy(update={
@@ -101,21 +164,52 @@ def _unknowable_in_test(state: CompiledState, result: StateResult, done: dict[st
     })
 
 
+def _test_run(state: CompiledState, ctx: StateContext) -> StateResult:
+    """What ``state`` would do now (a prereq looks at this before its own state runs)."""
+    test_ctx = StateContext(runner=ctx.runner, test=True, node=ctx.node)
+    return _apply(state, test_ctx, watch_fired=False)
+
+
+def _listeners(compiled: CompiledRun, done: dict[str, StateResult], ctx: StateContext) -> list[StateResult]:
+    """Salt's listen: at the end of the run, the mod_watch of every state one of whose
+    listened-to states changed (reported as a ``module.mod_watch`` result of its own)."""
+    results = []
+    for state in compiled.ordered():
+        if state.listen and state.id in done and any(_changed(done[t], ctx.test) for t in state.listen):
+            result = _apply(state, ctx, watch_fired=True)
+            results.append(result.model_copy(update={  # Salt's names for it: listener_ID, module.mod_watch
+                "id": f"listener_{state.id}", "sls_id": f"listener_{state.sls_id or state.id}",
+                "fun": f"{state.fun.split('.')[0]}.mod_watch"}))
+    return results
+
+
 def run(compiled: CompiledRun, ctx: StateContext, cancel: threading.Event | None = None) -> RunResult:
     started = time.monotonic()
     done: dict[str, StateResult] = {}
+    pre: dict[str, StateResult] = {}
+    prereq_of: dict[str, list[str]] = {}
+    by_id = {s.id: s for s in compiled.states}
+    for state in compiled.states:
+        for target in state.prereq:
+            prereq_of.setdefault(target, []).append(state.id)
     for state in compiled.ordered():
         if cancel is not None and cancel.is_set():
             done[state.id] = _not_run(state, False, "State was not run because the job was cancelled")
             continue
-        verdict = _requisite_verdict(state, done, ctx.test)
+        for target in state.prereq:
+            pre.setdefault(target, _test_run(by_id[target], ctx))
+        verdict = _requisite_verdict(state, done, pre, prereq_of.get(state.id, []))
         if isinstance(verdict, StateResult):
-            done[state.id] = verdict
-            continue
-        result = _apply(state, ctx, watch_fired=verdict)
-        if ctx.test and result.result is False:
-            result = _unknowable_in_test(state, result, done)
+            result = verdict
+        elif state.error is not None:
+            result = _not_run(state, False, state.error).model_copy(update={"ran": True})
+        else:
+            result = _apply(state, ctx, watch_fired=verdict)
+            if ctx.test and result.result is False:
+                result = _unknowable_in_test(state, result, done)
         done[state.id] = result
+        if result.result is False and (state.failhard or compiled.failhard):
+            break  # Salt's failhard: the rest of the run is not attempted (and not reported)
     # Report in execution order, which is also the order the states ran.
-    results = list(done.values())
+    results = list(done.values()) + _listeners(compiled, done, ctx)
     return RunResult(results=results, summary=summarize(results, (time.monotonic() - started) * 1000))

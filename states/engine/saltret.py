@@ -18,6 +18,8 @@ from saline.states.engine.run import RunResult
 
 def sls_id(result: StateResult) -> str:
     """The SLS ID: a state id is "ID (module)" when one ID holds several modules."""
+    if result.sls_id:
+        return result.sls_id
     module = result.fun.split(".", 1)[0]
     suffix = f" ({module})"
     return result.id[: -len(suffix)] if result.id.endswith(suffix) else result.id

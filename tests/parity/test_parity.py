@@ -191,3 +191,117 @@ def test_map_jinja_formula_renders_the_same(sides) -> None:
     salt, saline = sides
     text = (saline.out / "formula.conf").read_text()
     assert "pkg=apache2 port=8080 users=[\"alice\"] extra=from-json" in text and "sls=formula " in text
+
+
+def test_declarations_requisites_order_and_runtime_errors(sides) -> None:
+    """names, order (first/N/last), extend, use, listen/listen_in, require_any, watch_any,
+    onchanges_any, onfail_any/onfail_all, prereq; a target defined after its dependent runs
+    just before it; an unknown function and a missing source fail only their state."""
+    same_everywhere(sides, """
+        include:
+          - more
+        dependent:
+          file.managed:
+            - name: {out}/dependent
+            - contents: d
+            - require:
+              - file: defined-later
+        in-between:
+          file.managed: [{name: {out}/in-between}, {contents: i}]
+        defined-later:
+          file.managed: [{name: {out}/later}, {contents: l}]
+        many:
+          file.managed:
+            - contents: same
+            - mode: '0600'
+            - names:
+              - {out}/n1
+              - {out}/n2:
+                - contents: other
+        last-one:
+          file.managed: [{name: {out}/last}, {contents: z}, {order: last}]
+        first-one:
+          file.managed: [{name: {out}/first}, {contents: a}, {order: first}]
+        numbered:
+          file.managed: [{name: {out}/numbered}, {contents: n}, {order: 1}]
+        template-args:
+          file.managed: [{name: {out}/template}, {contents: t}, {mode: '0640'}]
+        user-of-template:
+          file.managed:
+            - name: {out}/used
+            - contents: u
+            - use:
+              - file: template-args
+        broken:
+          cmd.run: [{name: 'false'}]
+        any-ok:
+          file.managed:
+            - name: {out}/any-ok
+            - contents: x
+            - require_any:
+              - cmd: broken
+              - file: in-between
+        any-changed:
+          file.managed:
+            - name: {out}/any-changed
+            - contents: x
+            - onchanges_any:
+              - cmd: broken
+              - file: in-between
+        onfail-any:
+          file.managed:
+            - name: {out}/onfail-any
+            - contents: x
+            - onfail_any:
+              - cmd: broken
+              - file: in-between
+        onfail-all:
+          file.managed:
+            - name: {out}/onfail-all
+            - contents: x
+            - onfail_all:
+              - cmd: broken
+              - file: in-between
+        listener:
+          cmd.wait:
+            - name: touch {out}/listened
+            - listen:
+              - file: in-between
+        before-change:
+          cmd.run:
+            - name: touch {out}/prereq-ran
+            - prereq:
+              - file: guarded
+        guarded:
+          file.managed: [{name: {out}/guarded}, {contents: g}]
+        no-such-function:
+          file.manged: [{name: {out}/typo}]
+        missing-source:
+          file.managed: [{name: {out}/missing}, {source: salt://not-there.txt}]
+        after-missing:
+          file.managed:
+            - name: {out}/after-missing
+            - contents: x
+            - require:
+              - file: missing-source
+    """, files={"more.sls": """
+        extended:
+          file.managed: [{name: {out}/extended}, {contents: before}]
+        extend:
+          extended:
+            file:
+              - contents: after
+              - mode: '0600'
+    """})
+
+
+def test_failhard_stops_the_run(sides) -> None:
+    applied = same_everywhere(sides, """
+        ok-first:
+          file.managed: [{name: {out}/ok}, {contents: ok}]
+        fails-hard:
+          cmd.run: [{name: 'false'}, {failhard: true}]
+        never:
+          file.managed: [{name: {out}/never}, {contents: never}]
+    """)
+    assert not any("never" in key for key in applied["saline"])

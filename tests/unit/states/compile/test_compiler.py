@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 import os
 import textwrap
@@ -166,17 +167,16 @@ def test_jinja_syntax_and_yaml_errors_name_the_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "body,match",
     [
-        ("a: {nosuch.thing: [{name: x}]}", r"main.sls: state 'a': unknown state function 'nosuch.thing'"),
-        ("a: {etest.fiel: [{contents: x}]}", r"main.sls: state 'a': unknown state function 'etest.fiel' \(module 'etest' has: .*etest.file"),
         ("a: {etest.file: [{contents: x}, {mdoe: '0644'}]}", r"main.sls: state 'a': etest.file: mdoe: Extra inputs"),
         ("a: {file.managed: [{name: /x}, {contents: x}, {mdoe: '0644'}]}", r"main.sls: state 'a': file.managed: mdoe"),
         ("a: {etest.file: [{contents: x}, {contents: y}]}", r"state 'a': etest.file: argument 'contents' given twice"),
         ("a: {etest: [{contents: x}]}", r"state 'a': 'etest': no function named"),
         ("a: {etest.file: [{contents: x}], etest.cmd: [{argv: [true]}]}", r"more than one function of module 'etest'"),
-        ("a: {etest.file: [{contents: x}, {prereq: [b]}]}", r"state 'a': requisite 'prereq' is not supported"),
+        ("a: {etest.file: [{contents: x}, {prereq: [b]}]}", r"state 'a': prereq: no state matches 'b'"),
         ("a: {etest.file: [{contents: 2024-01-01}]}", r"state 'a': contents is a date .*quote it"),
         ("a: [1, 2]", r"state 'a': must map 'module.function'"),
-        ("extend: {}", r"'extend' is not supported"),
+        ("extend: {b: {etest: [{contents: y}]}}", r"extend: 'b': cannot extend ID 'b' \(etest\): it is not part of the run"),
+        ("a: {etest.file: [{contents: x}, {order: soon}]}", r"state 'a': order must be a number, 'first' or 'last'"),
     ],
 )
 def test_bad_states_are_compile_errors_naming_file_id_and_key(tmp_path: Path, body: str, match: str) -> None:
@@ -315,7 +315,6 @@ def test_contents_pillar(tmp_path: Path) -> None:
         ("/etc/passwd", "outside the state roots"),
         ("salt://escape.txt", "outside the state root"),
         ("salt://files", "not a regular file"),
-        ("salt://nothing.txt", "none of salt://nothing.txt exists"),
     ],
 )
 def test_source_path_traversal_is_refused(tmp_path: Path, source: str, match: str) -> None:
@@ -383,3 +382,18 @@ def test_corosync_config_runs_after_the_authkey_even_when_listed_first(tmp_path:
     """)
     assert by_id(run)["corosync_conf"].require == ["corosync_key"]
     assert [s.id for s in run.ordered()] == ["corosync_key", "corosync_conf"]
+
+
+@pytest.mark.parametrize("body,error", [
+    ("a: {nosuch.thing: [{name: x}]}", r"State 'nosuch.thing' was not found in SLS 'main': unknown state function 'nosuch.thing'"),
+    ("a: {etest.fiel: [{contents: x}]}", r"State 'etest.fiel' was not found .*\(module 'etest' has: .*etest.file"),
+    ("a: {file.managed: [{name: /f}, {source: 'salt://nothing.txt'}]}", r"source: none of salt://nothing.txt exists"),
+    ("a: {file.managed: [{name: /f}, {source: 'salt://bad.j2'}, {template: jinja}]}", r"source .*bad.j2.*Jinja"),
+])
+def test_runtime_errors_fail_only_their_state_as_in_salt(tmp_path: Path, body: str, error: str) -> None:
+    """An unknown function or a missing/broken source file fails that state when the run
+    applies (Salt's granularity); the rest of the run compiles."""
+    tree(tmp_path, {"bad.j2": "{{ nope.nope }}"})
+    run = compile_one(tmp_path, body + "\nb: {etest.file: [{contents: fine}]}\n")
+    states = by_id(run)
+    assert re.search(error, states["a"].error) and states["b"].error is None

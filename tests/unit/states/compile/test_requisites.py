@@ -17,9 +17,10 @@ def test_order_is_definition_order_without_requisites() -> None:
     assert execution_order(order, {}) == ["a", "b", "c"]
 
 
-def test_a_target_runs_before_the_state_naming_it_and_nothing_else_moves() -> None:
+def test_a_target_runs_just_before_its_first_dependent_as_in_salt() -> None:
+    # Salt 3008: a target defined after its dependent runs right before it (not after "other").
     order = {"svc": 0, "other": 1, "conf": 2, "last": 3}
-    assert execution_order(order, {"svc": ["conf"]}) == ["other", "conf", "svc", "last"]
+    assert execution_order(order, {"svc": ["conf"]}) == ["conf", "svc", "other", "last"]
 
 
 def test_chain_of_requisites_orders_transitively() -> None:
