@@ -18,17 +18,24 @@ from __future__ import annotations
 import sys
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from saline.states.engine.base import CommandStep, Facts, Plan, Refuse, StateArgs, StateContext, WriteFileStep, state_function
 from saline.states.engine.paths import NodePath
 from saline.states.modules.lvm import LvmName
 from saline.states.system import lxc as lxcsys
 from saline.states.system.lvm import LV, human, lvs, parse_size
-from saline.states.system.lxcconf import ConfigError, Desired, LxcConfig, apply_desired, desired_to_json, drift, unified_diff
+from saline.states.system.lxcconf import (ConfigError, Desired, LxcConfig, apply_desired, check_value, desired_to_json, drift,
+                                          same_value, unified_diff)
 from saline.states.system.lxcconvert import convert, cpu_weight
 
 START_TIMEOUT = 60  # the seed's ocf:heartbeat:lxc start/stop timeout
+
+# Every text that ends up in a config line or an lxc-create argument.
+Value = Annotated[str, AfterValidator(check_value)]
+Word = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.:+-]*$")]  # template, link, capability names
 
 
 def _size(value: str | int | None) -> str | None:
@@ -43,8 +50,8 @@ def _size(value: str | int | None) -> str | None:
 class PresentArgs(StateArgs):
     name: lxcsys.ContainerName
     lxcpath: NodePath = lxcsys.DEFAULT_LXCPATH
-    template: str | None = None  # lxc-create -t; None: no template (rootfs filled by other means)
-    template_args: list[str] = Field(default_factory=list)
+    template: Word | None = None  # lxc-create -t; None: no template (rootfs filled by other means)
+    template_args: list[Value] = Field(default_factory=list)
     backing: Literal["dir", "lvm"] = "dir"
     rootfs: NodePath | None = None  # dir backing: default LXCPATH/NAME/rootfs
     vgname: LvmName | None = None
@@ -52,21 +59,21 @@ class PresentArgs(StateArgs):
     fstype: Literal["ext4", "ext3", "xfs"] = "ext4"
     size: str | None = None  # the LV size
     arch: Literal["x86", "i686", "x86_64", "amd64"] | None = None  # x86 for 32-bit guests
-    link: str | None = "br0"  # None: no network managed
+    link: Word | None = "br0"  # None: no network managed
     hwaddr: lxcsys.Mac | None = None  # default: derived from the name
-    ipv4: list[str] = Field(default_factory=list)
-    ipv4_gateway: str | None = None
+    ipv4: list[Annotated[str, Field(pattern=r"^[0-9.]+/[0-9]{1,2}$")]] = Field(default_factory=list)
+    ipv4_gateway: Annotated[str, Field(pattern=r"^([0-9.]+|auto)$")] | None = None
     memory: str | None = None  # memory limit
     swap: str | None = None  # swap on top of memory (v1 memsw = memory + swap)
     cpu_shares: int | None = Field(default=None, ge=2, le=262144)  # v1 scale; v2 gets cpu.weight
-    cpus: str | None = None  # cpuset, e.g. "0-1"
-    cap_drop: list[str] | None = None
-    devices_deny: list[str] | None = None  # e.g. ["a"]
-    devices_allow: list[str] | None = None  # e.g. ["c 1:3 rwm"]
-    mount_entries: list[str] = Field(default_factory=list)  # must be there; others kept
+    cpus: Annotated[str, Field(pattern=r"^[0-9,-]+$")] | None = None  # cpuset, e.g. "0-1"
+    cap_drop: list[Word] | None = None
+    devices_deny: list[Value] | None = None  # e.g. ["a"]
+    devices_allow: list[Value] | None = None  # e.g. ["c 1:3 rwm"]
+    mount_entries: list[Value] = Field(default_factory=list)  # must be there; others kept
     start_auto: bool | None = None  # None: 0 when Pacemaker owns it, else left alone
     cgroup: Literal["auto", "v1", "v2"] = "auto"
-    config: dict[str, str | list[str]] = Field(default_factory=dict)  # other keys, set verbatim
+    config: dict[str, Value | list[Value]] = Field(default_factory=dict)  # other keys, set verbatim
 
     @field_validator("memory", "swap", "size", mode="before")
     @classmethod
@@ -226,6 +233,11 @@ def present(args: PresentArgs, facts: PresentFacts) -> Plan:
         old = LxcConfig.parse(facts.config_text)
     except ConfigError as exc:
         raise Refuse(f"{args.config_path}: {exc}") from None
+    have_rootfs = old.get("lxc.rootfs.path")
+    if have_rootfs and not same_value("lxc.rootfs.path", have_rootfs, want.single["lxc.rootfs.path"]):
+        # Pointing an existing container at another rootfs is not a config edit but a new container.
+        raise Refuse(f"container {args.name} has its rootfs at {have_rootfs}, not {want.single['lxc.rootfs.path']}: "
+                     "lxc.present does not move a container's rootfs (check backing/vgname/lvname/rootfs)")
     keys = drift(old, want)
     if not keys:
         return Plan(comment=f"Container {args.name} is defined as wanted ({args.config_path})")

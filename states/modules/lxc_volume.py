@@ -29,7 +29,7 @@ WAIT_TIMEOUT = 120  # seconds: twice the seed's 60 s lxc stop timeout
 
 
 class VolumeArgs(StateArgs):
-    name: str  # the container's Pacemaker resource (e.g. res_lxc_www)
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.:-]*$")  # the container's Pacemaker resource (e.g. res_lxc_www)
     device: NodePath  # its rootfs volume, e.g. /dev/vg_node2/www
     size: str | None = None  # the new LV size; None: grow the filesystem to fill the device
     wait_timeout: int = Field(default=WAIT_TIMEOUT, ge=10, le=3600)

@@ -31,10 +31,28 @@ _KEY = re.compile(r"^[A-Za-z0-9_.\-]+$")
 MAX_CONFIG_BYTES = 1024 * 1024  # a container config is a few KiB; refuse to parse absurd ones
 
 
+def check_value(value: str) -> str:
+    """A value saline writes into a config line: one line, no control characters (a newline
+    would smuggle in another key, e.g. a hook)."""
+    if any(ord(c) < 32 and c != "\t" or ord(c) == 127 for c in value):
+        raise ValueError(f"{value[:60]!r} contains a newline or control character: an LXC config value is one line")
+    return value
+
+
+def _rootfs(value: str) -> str:
+    # "dir:/srv/x" is "/srv/x", "lvm:/dev/vg/lv" is "/dev/vg/lv": LXC detects the type from a plain path.
+    storage, sep, path = value.partition(":")
+    return path if sep and storage in ("dir", "lvm") else value
+
+
 def same_value(key: str, a: str | None, b: str | None) -> bool:
     if a == b:
         return True
-    if a is None or b is None or not _SIZE_KEYS.match(key):
+    if a is None or b is None:
+        return False
+    if key == "lxc.rootfs.path":
+        return _rootfs(a) == _rootfs(b)
+    if not _SIZE_KEYS.match(key):
         return False
     try:
         return parse_size(a) == parse_size(b)

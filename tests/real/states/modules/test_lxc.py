@@ -151,3 +151,22 @@ def test_facts_items_lists_the_containers(lxc_net: LxcNet, tmp_path: Path):
     www = next(c for c in facts["containers"] if c["name"] == "www")
     assert www["config"] == "/lxc1/www/config" and www["hwaddr"] == fixed_hwaddr("bb1")
     assert www["rootfs"] == f"dir:{net.lxcpath}/bb1/rootfs" and www["state"] == "STOPPED"
+
+
+def test_seed_openvz_example_config_converted_starts_a_container(lxc_net: LxcNet):
+    """The seed's LXC 0.7 example config, converted, runs a real (busybox) container: 32-bit
+    personality from lxc.arch = x86, its memory limit in the cgroup, its device rules."""
+    from saline.states.system.lxcconf import LxcConfig
+    from saline.states.system.lxcconvert import convert
+    from tests.paths import FIXTURES
+
+    net = lxc_net
+    net.run("lxc-create", "-P", str(net.lxcpath), "-n", "www", "-t", "busybox")
+    converted = convert(LxcConfig.parse((FIXTURES / "lxc/seed-openvz-www.conf").read_text())).config
+    converted.set("lxc.rootfs.path", f"dir:{net.lxcpath}/www/rootfs")  # the seed's /dev/vg_XX/www is not here
+    (net.lxcpath / "www/config").write_text(converted.render())
+    net.run("lxc-start", "-P", str(net.lxcpath), "-n", "www")
+    net.run("lxc-wait", "-P", str(net.lxcpath), "-n", "www", "-s", "RUNNING", "-t", "10")
+    assert net.run("lxc-attach", "-P", str(net.lxcpath), "-n", "www", "--", "uname", "-m").strip() in ("i686", "i386")
+    assert memory_limit(net, "www") == 512 * 1024**2
+    assert net.run("lxc-attach", "-P", str(net.lxcpath), "-n", "www", "--", "hostname").strip() == "www"

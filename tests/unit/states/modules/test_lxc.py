@@ -110,3 +110,19 @@ def test_volume_grown_refusals(facts_kw, match):
 
     with pytest.raises(Refuse, match=match):
         lxc_volume.volume_grown(lxc_volume.VolumeArgs(name="res_lxc_www", device="/dev/vg_node2/www"), _volume_facts(**facts_kw))
+
+
+@pytest.mark.parametrize("bad", [{"cpus": "0\nlxc.hook.start = /tmp/x"}, {"mount_entries": ["a b none bind 0 0\nlxc.hook.pre-start = /x"]},
+                                 {"config": {"lxc.environment": ["A=1\rB"]}}, {"link": "br0 extra"}, {"template": "-x"}])
+def test_values_cannot_smuggle_config_lines_or_options(bad):
+    with pytest.raises(ValidationError):
+        lxc.PresentArgs(**{**SEED_ARGS, **bad})
+
+
+def test_existing_container_is_never_pointed_at_another_rootfs():
+    text = "lxc.uts.name = www\nlxc.rootfs.path = dir:/var/lib/lxc/www/rootfs\n"
+    with pytest.raises(Refuse, match="does not move a container's rootfs"):
+        lxc.present(lxc.PresentArgs(**SEED_ARGS), facts(text))
+    # The same LV, written without its type prefix (as lxc.config_converted leaves it), is no drift.
+    plain = "lxc.rootfs.path = /dev/vg_node1/www\n"
+    assert "lxc.rootfs.path" not in lxc.present(lxc.PresentArgs(**SEED_ARGS), facts(plain)).changes["keys"]
