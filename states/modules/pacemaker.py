@@ -38,6 +38,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from saline.states.system import cib
 from saline.states.system.cib_meaning import legacy_role, same
+from saline.states.system.cib_preview import DISRUPTIVE, Preview, preview
+from saline.states.system.cib_rules import ResourceSet, Rule, rule_element, set_element
 from saline.states.engine.base import CommandStep, Facts, Plan, Refuse, StateArgs, StateContext, state_function
 from saline.states.system.pcmk_metadata import ParamMeta, agent_parameters, check_value, cluster_options
 
@@ -57,6 +59,8 @@ _SCORE = re.compile(r"^[-+]?(\d+|INFINITY)$")
 
 class CibFacts(Facts):
     cib: str  # the configuration section, as cibadmin printed it
+    # The would-be CIB checked by crm_verify and simulated by crm_simulate (None: no CIB change planned).
+    preview: Preview | None = None
 
 
 class PrimitiveFacts(CibFacts):
@@ -69,6 +73,79 @@ class PropertiesFacts(CibFacts):
 
 def cib_facts(args: StateArgs, ctx: StateContext) -> CibFacts:
     return CibFacts(cib=cib.query_configuration(ctx.runner))
+
+
+class CibArgs(StateArgs):
+    # Refuse (instead of warning) when the simulated change would stop or move a running
+    # resource this state does not name.
+    require_no_disruption: bool = False
+
+
+def cib_state(name: str, args_model: type[CibArgs], *, facts):
+    """``state_function`` for a CIB state, with a preview: the facts also hold the CIB the
+    plan would make, validated by crm_verify and simulated by crm_simulate (read-only, so a
+    dry run shows it too), and the plan reports the simulated resource actions, refuses
+    what crm_verify rejects, and warns about (or with ``require_no_disruption`` refuses)
+    stopping or moving a running resource the state does not name. Returns the pure plan."""
+
+    def register(plan):
+        def previewing_facts(args, ctx: StateContext):
+            found = facts(args, ctx)
+            try:
+                steps = [st for st in plan(args, found).steps if isinstance(st, CommandStep) and st.argv[0] == "cibadmin"]
+            except Refuse:
+                return found  # the plan refuses anyway; nothing to preview
+            if steps:
+                found.preview = preview(ctx.runner, [(st.argv[1][2:], st.argv[3], st.stdin or "") for st in steps])
+            return found
+
+        def previewed_plan(args, found) -> Plan:
+            return _with_preview(plan(args, found), args, found)
+
+        previewed_plan.__doc__ = plan.__doc__
+        state_function(name, args_model, facts=previewing_facts)(previewed_plan)
+        return plan
+
+    return register
+
+
+def _named(value: object) -> set[str]:
+    """Every string in the state's arguments: the resources it names."""
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, dict):
+        return set().union(*(_named(v) for v in value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*(_named(v) for v in value)) if value else set()
+    return set()
+
+
+def _with_preview(plan: Plan, args: CibArgs, facts: CibFacts) -> Plan:
+    pv = facts.preview
+    if pv is None or plan.empty:
+        return plan
+    if pv.verify_errors:
+        raise Refuse("crm_verify rejects the CIB this change would make: " + "; ".join(pv.verify_errors)
+                     + ". Nothing was changed; fix the state's arguments.")
+    if pv.simulate_error:
+        plan.changes["simulation"] = f"crm_simulate failed: {pv.simulate_error}"
+        return plan
+    plan.changes["simulation"] = [a.describe() for a in pv.actions] or ["no resource actions"]
+    named = _named(args.model_dump())
+    # A group or clone the state names stands for its members.
+    root = _root(facts)
+    for rid in list(named):
+        el = cib.find_id(root, rid)
+        if el is not None and el.tag in ("group", *CLONE_TAGS):
+            named |= {p.get("id", "") for p in el.iter("primitive")}
+    disrupted = [a.describe() for a in pv.actions if a.action in DISRUPTIVE and a.base_resource not in named]
+    if disrupted:
+        if args.require_no_disruption:
+            raise Refuse(f"the simulation of this change would {'; '.join(disrupted)} — resources this state does not "
+                         "name. Nothing was changed (require_no_disruption: true); check the constraints, or apply "
+                         "it in a maintenance window without require_no_disruption.")
+        plan.changes["warnings"] = [f"would {d} (not named by this state)" for d in disrupted]
+    return plan
 
 
 # ---- the one way every object is changed ----------------------------------------------------
@@ -120,7 +197,7 @@ def _values(mapping: dict[str, Scalar]) -> dict[str, str]:
 # ---- pacemaker.properties ----------------------------------------------------------------
 
 
-class PropertiesArgs(StateArgs):
+class PropertiesArgs(CibArgs):
     properties: dict[str, Scalar] = Field(min_length=1)
     set_id: str = "cib-bootstrap-options"
 
@@ -129,7 +206,7 @@ def properties_facts(args: PropertiesArgs, ctx: StateContext) -> PropertiesFacts
     return PropertiesFacts(cib=cib.query_configuration(ctx.runner), options=cluster_options(ctx.runner))
 
 
-@state_function("pacemaker.properties", PropertiesArgs, facts=properties_facts)
+@cib_state("pacemaker.properties", PropertiesArgs, facts=properties_facts)
 def properties(args: PropertiesArgs, facts: PropertiesFacts) -> Plan:
     """Cluster properties (crm_config), e.g. ``stonith-enabled: false``, set by name."""
     wanted = _values(args.properties)
@@ -181,7 +258,7 @@ class Op(BaseModel):
         return self.name, cib.duration_ms(self.interval), self.role
 
 
-class PrimitiveArgs(StateArgs):
+class PrimitiveArgs(CibArgs):
     agent: str
     params: dict[str, Scalar] = Field(default_factory=dict)
     meta: dict[str, Scalar] = Field(default_factory=dict)
@@ -263,7 +340,7 @@ def _set_ops(prim: ET.Element, ops: list[Op], ids: cib.Ids) -> None:
             el.extend(list(old))
 
 
-@state_function("pacemaker.primitive", PrimitiveArgs, facts=primitive_facts)
+@cib_state("pacemaker.primitive", PrimitiveArgs, facts=primitive_facts)
 def primitive(args: PrimitiveArgs, facts: PrimitiveFacts) -> Plan:
     """A primitive resource: agent, params, meta, ops with timeouts and intervals."""
     _check_params(args, facts.agent_params)
@@ -283,12 +360,12 @@ def primitive(args: PrimitiveArgs, facts: PrimitiveFacts) -> Plan:
 # ---- pacemaker.group / pacemaker.clone ------------------------------------------------------
 
 
-class GroupArgs(StateArgs):
+class GroupArgs(CibArgs):
     members: list[str] = Field(min_length=1)
     meta: dict[str, Scalar] = Field(default_factory=dict)
 
 
-class CloneArgs(StateArgs):
+class CloneArgs(CibArgs):
     resource: str
     promotable: bool = False
     meta: dict[str, Scalar] = Field(default_factory=dict)
@@ -326,7 +403,7 @@ def _resources_plan(label: str, old: ET.Element, new: ET.Element, spelling: bool
     return plan
 
 
-@state_function("pacemaker.group", GroupArgs, facts=cib_facts)
+@cib_state("pacemaker.group", GroupArgs, facts=cib_facts)
 def group(args: GroupArgs, facts: CibFacts) -> Plan:
     """A group of primitives (started in order, on one node); members exactly as listed."""
     if len(set(args.members)) != len(args.members):
@@ -360,7 +437,7 @@ def group(args: GroupArgs, facts: CibFacts) -> Plan:
     return _resources_plan(f"group {args.name}", old_res, res)
 
 
-@state_function("pacemaker.clone", CloneArgs, facts=cib_facts)
+@cib_state("pacemaker.clone", CloneArgs, facts=cib_facts)
 def clone(args: CloneArgs, facts: CibFacts) -> Plan:
     """A clone (``promotable: true`` for DRBD's ``ocf:linbit:drbd``) of a primitive or group.
     A ``<master>`` of that id (crmsh's ``ms``) is adopted as the promotable clone it is, and
@@ -429,7 +506,7 @@ def _convert_master(el: ET.Element) -> None:
 # ---- constraints ---------------------------------------------------------------------------
 
 
-class ConstraintArgs(StateArgs):
+class ConstraintArgs(CibArgs):
     score: int | str = "INFINITY"
 
     @field_validator("score")
@@ -442,67 +519,161 @@ class ConstraintArgs(StateArgs):
 
 class LocationArgs(ConstraintArgs):
     resource: str
-    node: str
+    node: str | None = None  # with score: prefer (or avoid) this node
+    rules: list[Rule] = Field(default_factory=list)  # or: scores from node attributes and dates
     role: Role | None = None
     resource_discovery: Literal["always", "never", "exclusive"] | None = None
 
+    @model_validator(mode="after")
+    def _node_or_rules(self) -> "LocationArgs":
+        if (self.node is None) == (not self.rules):
+            raise ValueError("a location needs either node (with score) or rules, not both")
+        return self
 
-class OrderArgs(StateArgs):
-    first: str
-    then: str
+
+class OrderArgs(CibArgs):
+    first: str | None = None
+    then: str | None = None
     first_action: Action = "start"
     then_action: Action = "start"
+    sets: list[ResourceSet] = Field(default_factory=list)  # instead of first/then: ordered sets
     kind: Literal["Mandatory", "Optional", "Serialize"] = "Mandatory"
     symmetrical: bool | None = None
 
+    @model_validator(mode="after")
+    def _pair_or_sets(self) -> "OrderArgs":
+        if (self.first is None or self.then is None) == (not self.sets) or (self.sets and (self.first or self.then)):
+            raise ValueError("an order needs first and then, or sets (not both)")
+        return self
+
 
 class ColocationArgs(ConstraintArgs):
-    resource: str
-    with_resource: str
+    resource: str | None = None
+    with_resource: str | None = None
+    sets: list[ResourceSet] = Field(default_factory=list)  # instead of resource/with_resource
     rsc_role: Role | None = None
     with_rsc_role: Role | None = None
 
+    @model_validator(mode="after")
+    def _pair_or_sets(self) -> "ColocationArgs":
+        pair = self.resource is not None and self.with_resource is not None
+        if pair == bool(self.sets) or (self.sets and (self.resource or self.with_resource)):
+            raise ValueError("a colocation needs resource and with_resource, or sets (not both)")
+        return self
 
-def _constraint_plan(tag: str, args: StateArgs, facts: CibFacts, attrs: dict[str, str | None], refs: list[str]) -> Plan:
+
+def _constraint_plan(tag: str, args: StateArgs, facts: CibFacts, attrs: dict[str, str | None], refs: list[str],
+                     children: list[ET.Element] = ()) -> Plan:
     root = _root(facts)
     old = _claim_id(root, tag, args.name)
     _require_resources(root, *refs)
     new = ET.Element(tag, id=args.name, attrib={k: v for k, v in attrs.items() if v is not None})
+    new.extend(children)
     return object_plan(f"{tag} {args.name}", old, new, "constraints")
 
 
-@state_function("pacemaker.location", LocationArgs, facts=cib_facts)
+def _sets(name: str, sets: list[ResourceSet]) -> tuple[list[ET.Element], list[str]]:
+    return [set_element(s, f"{name}-set-{n}") for n, s in enumerate(sets, start=1)], [r for s in sets for r in s.resources]
+
+
+@cib_state("pacemaker.location", LocationArgs, facts=cib_facts)
 def location(args: LocationArgs, facts: CibFacts) -> Plan:
-    """Where a resource prefers (positive score) or must not (-INFINITY) run."""
+    """Where a resource prefers (positive score) or must not (-INFINITY) run; or ``rules``
+    scoring nodes by attributes (``#uname``, node attributes) and dates."""
+    rules = [rule_element(r, f"{args.name}-rule-{n}") for n, r in enumerate(args.rules, start=1)]
     return _constraint_plan("rsc_location", args, facts, {
-        "rsc": args.resource, "node": args.node, "score": args.score, "role": args.role,
+        "rsc": args.resource, "node": args.node, "score": args.score if args.node else None, "role": args.role,
         "resource-discovery": args.resource_discovery,
-    }, [args.resource])
+    }, [args.resource], rules)
 
 
-@state_function("pacemaker.order", OrderArgs, facts=cib_facts)
+@cib_state("pacemaker.order", OrderArgs, facts=cib_facts)
 def order(args: OrderArgs, facts: CibFacts) -> Plan:
-    """Start ``then`` after ``first`` (e.g. promote DRBD, then start the filesystem)."""
+    """Start ``then`` after ``first`` (e.g. promote DRBD, then start the filesystem), or ``sets`` in order."""
+    children, refs = _sets(args.name, args.sets)
+    pair = {"first": args.first, "first-action": args.first_action, "then": args.then,
+            "then-action": args.then_action} if not args.sets else {}
     return _constraint_plan("rsc_order", args, facts, {
-        "first": args.first, "first-action": args.first_action, "then": args.then,
-        "then-action": args.then_action, "kind": args.kind,
-        "symmetrical": None if args.symmetrical is None else cib.cib_value(args.symmetrical),
-    }, [args.first, args.then])
+        **pair, "kind": args.kind, "symmetrical": None if args.symmetrical is None else cib.cib_value(args.symmetrical),
+    }, refs or [args.first, args.then], children)
 
 
-@state_function("pacemaker.colocation", ColocationArgs, facts=cib_facts)
+@cib_state("pacemaker.colocation", ColocationArgs, facts=cib_facts)
 def colocation(args: ColocationArgs, facts: CibFacts) -> Plan:
-    """Keep ``resource`` on the node where ``with_resource`` runs (in a role)."""
+    """Keep ``resource`` on the node where ``with_resource`` runs (in a role), or ``sets`` together."""
+    children, refs = _sets(args.name, args.sets)
     return _constraint_plan("rsc_colocation", args, facts, {
         "rsc": args.resource, "with-rsc": args.with_resource, "score": args.score,
         "rsc-role": args.rsc_role, "with-rsc-role": args.with_rsc_role,
-    }, [args.resource, args.with_resource])
+    }, refs or [args.resource, args.with_resource], children)
+
+
+# ---- pacemaker.rsc_defaults / pacemaker.op_defaults -------------------------------------------
+
+# Pacemaker Explained 2.1: resource meta-attributes and operation properties a default may set.
+RSC_DEFAULTS = ("priority", "critical", "target-role", "is-managed", "maintenance", "resource-stickiness",
+                "requires", "migration-threshold", "failure-timeout", "multiple-active", "allow-migrate",
+                "container-attribute-target", "remote-node", "remote-port", "remote-addr", "remote-connect-timeout",
+                "allow-unhealthy-nodes")
+OP_DEFAULTS = ("timeout", "on-fail", "record-pending", "enabled", "interval-origin", "start-delay", "role",
+               "requires", "interval")
+
+
+class DefaultsArgs(CibArgs):
+    defaults: dict[str, Scalar] = Field(min_length=1)  # only these names are managed; others stay
+    set_id: str | None = None  # the meta_attributes set; default: the section's first, else "<section>-options"
+
+
+def _defaults_plan(section: str, known: tuple[str, ...], args: DefaultsArgs, facts: CibFacts) -> Plan:
+    unknown = sorted(set(args.defaults) - set(known))
+    if unknown:
+        raise Refuse(f"{section}: unknown name {', '.join(unknown)} (known: {', '.join(known)})")
+    root = _root(facts)
+    holder = cib.section(root, section)
+    old_set = None
+    if holder is not None:
+        sets = holder.findall("meta_attributes")
+        old_set = next((m for m in sets if m.get("id") == args.set_id), None) if args.set_id else (sets[0] if sets else None)
+    set_id = args.set_id or (old_set.get("id") if old_set is not None else f"{section.replace('_', '-')}-options")
+    ids = cib.Ids(root)
+    if old_set is None:
+        _claim_id(root, "meta_attributes", set_id)
+    new_set = cib.copy(old_set) if old_set is not None else ET.Element("meta_attributes", id=set_id)
+    values = _values(args.defaults)
+    for key in ("timeout", "interval"):
+        if key in values:
+            try:
+                cib.duration_ms(values[key])
+            except ValueError as exc:
+                raise Refuse(f"{section} {key}: {exc}") from None
+    holder_el = ET.Element(section)
+    holder_el.append(new_set)
+    cib.set_nvpairs(holder_el, "meta_attributes", values, ids, exclusive=False)
+    new_set = holder_el.find("meta_attributes")
+    if holder is None:
+        return object_plan(f"{section} {set_id}", None, new_set, section, create_scope="configuration",
+                           create_el=_wrap(section, new_set))
+    if old_set is None:
+        return object_plan(f"{section} {set_id}", None, new_set, section)
+    return object_plan(f"{section} {set_id}", old_set, new_set, section)
+
+
+@cib_state("pacemaker.rsc_defaults", DefaultsArgs, facts=cib_facts)
+def rsc_defaults(args: DefaultsArgs, facts: CibFacts) -> Plan:
+    """Resource defaults (``rsc_defaults``: resource-stickiness, migration-threshold …), by name."""
+    return _defaults_plan("rsc_defaults", RSC_DEFAULTS, args, facts)
+
+
+@cib_state("pacemaker.op_defaults", DefaultsArgs, facts=cib_facts)
+def op_defaults(args: DefaultsArgs, facts: CibFacts) -> Plan:
+    """Operation defaults (``op_defaults``: timeout, record-pending …), by name."""
+    return _defaults_plan("op_defaults", OP_DEFAULTS, args, facts)
 
 
 # ---- pacemaker.alert ----------------------------------------------------------------------
 
 
-class AlertArgs(StateArgs):
+class AlertArgs(CibArgs):
     path: str
     recipients: list[str] = Field(default_factory=list)
     meta: dict[str, Scalar] = Field(default_factory=dict)  # e.g. timestamp-format, timeout
@@ -516,7 +687,7 @@ class AlertArgs(StateArgs):
         return value
 
 
-@state_function("pacemaker.alert", AlertArgs, facts=cib_facts)
+@cib_state("pacemaker.alert", AlertArgs, facts=cib_facts)
 def alert(args: AlertArgs, facts: CibFacts) -> Plan:
     """An alert agent (run by Pacemaker on cluster events) with its recipients."""
     if len(set(args.recipients)) != len(args.recipients):

@@ -8,7 +8,8 @@ LVM start/stop 240 s.
 
 DRBD, LVM activation and LVs for lxc need kernel features this machine lacks, so
 :func:`seed_states` is defined and planned for real (with ``disabled=True`` its groups
-and clones carry ``target-role=Stopped`` so the cluster does not try to start them),
+and clones, and their primitives from creation on, carry ``target-role=Stopped`` so the
+cluster does not try to start them),
 while :func:`standin_states` has the same shape with ``ocf:pacemaker:Dummy`` for
 LVM/Filesystem/lxc and ``ocf:pacemaker:Stateful`` (promotable) for DRBD, which really
 start, promote and fail over.
@@ -44,7 +45,10 @@ def _side(n: int, node: str, agents: dict[str, tuple[str, dict[str, Any]]], pref
     states: list[State] = []
     for kind, ops in (("drbd", DRBD_OPS), ("lvm", LVM_OPS), ("fs", []), ("lxc", LXC_OPS)):
         agent, params = agents[kind]
-        states.append(("pacemaker.primitive", {"name": names[kind], "agent": agent, "params": params, "ops": ops}))
+        # Disabled: each primitive is stopped from its creation on, not only once its group or
+        # clone exists (between the two states the cluster would try to start it).
+        states.append(("pacemaker.primitive", {"name": names[kind], "agent": agent, "params": params, "ops": ops,
+                                               **({"meta": stopped} if disabled else {})}))
     clone, grp = f"{prefix}ms_drbd_{n}", f"{prefix}grp_lxc{n}"
     states += [
         ("pacemaker.clone", {"name": clone, "resource": names["drbd"], "promotable": True, "meta": {**CLONE_META, **stopped}}),

@@ -19,7 +19,7 @@ import pytest
 
 from saline.states.system.cib import QUERY_ARGV
 from tests.cluster.seed import PROPERTIES, apply_all, failures, seed_states, standin_states
-from tests.harness import assert_refused
+from tests.harness import assert_refused, run
 
 pytestmark = pytest.mark.cluster
 
@@ -125,3 +125,27 @@ def test_failover_on_node_crash_and_back(configured, lab):
     wait_for("sb_lxc_1 back on node1", lambda: lab.resource_location("node2", "sb_lxc_1") == ["node1"], timeout=90)
     # The configuration is unchanged by all this: still a no-op.
     assert [r.id for r in apply_all([PROPERTIES], configured["runner"]) if r.changes] == []
+
+
+def test_dry_run_on_the_running_cluster_simulates_the_change(configured, lab):
+    """saline's --test on the live cluster: the would-be CIB (with the live status) goes
+    through crm_simulate; moving a running stand-in group is listed, and stopping a
+    running resource the state does not name is refused with require_no_disruption."""
+    runner = configured["runner"]
+    wait_for("sb_lxc_1 running (after the failover test)", lambda: lab.resource_location("node1", "sb_lxc_1"), timeout=90)
+    where = lab.resource_location("node1", "sb_lxc_1")
+    avoid = {"name": "sb_avoid", "resource": "sb_grp_lxc1", "node": where[0], "score": "-INFINITY"}
+    before = runner.run(QUERY_ARGV, check=True).stdout
+    dry = run("pacemaker.location", avoid, runner, test=True)
+    assert dry.result is None, dry
+    assert f"move sb_lxc_1 {where[0]} → " in "\n".join(dry.changes["simulation"]), dry.changes
+    # The group is named (its members too); the promoted DRBD stand-in it is colocated with
+    # is not, and the move demotes it there: a warning, as it would be on the real cluster.
+    warnings = dry.changes["warnings"]
+    assert warnings and all(w.startswith("would demote sb_drbd_1:") and "(not named by this state)" in w
+                            for w in warnings), dry.changes
+    stop_all = {"name": "stop-all", "defaults": {"target-role": "Stopped"}, "require_no_disruption": True}
+    refused = assert_refused("pacemaker.rsc_defaults", stop_all, runner,
+                             lambda: runner.run(QUERY_ARGV, check=True).stdout, "require_no_disruption")
+    assert "stop sb_lxc_1" in refused.comment
+    assert runner.run(QUERY_ARGV, check=True).stdout == before
