@@ -39,19 +39,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from saline.states.system import cib
 from saline.states.system.cib_meaning import legacy_role, same
 from saline.states.system.cib_preview import DISRUPTIVE, Preview, preview
-from saline.states.system.cib_rules import ResourceSet, Rule, rule_element, set_element
+from saline.states.system.cib_rules import Action, ResourceSet, Role, Rule, check_score, rule_element, set_element
 from saline.states.engine.base import CommandStep, Facts, Plan, Refuse, StateArgs, StateContext, state_function
 from saline.states.system.pcmk_metadata import ParamMeta, agent_parameters, check_value, cluster_options
 
 Scalar = bool | int | float | str
-Role = Literal["Started", "Stopped", "Promoted", "Unpromoted", "Master", "Slave"]
-Action = Literal["start", "stop", "promote", "demote"]
 # The op attributes Pacemaker's schema allows besides id, name, interval, timeout and role.
 OpOption = Literal["description", "enabled", "interval-origin", "on-fail", "record-pending", "start-delay"]
 RESOURCE_TAGS = ("primitive", "group", "clone", "master", "bundle")
 CLONE_TAGS = ("clone", "master")  # <master>: a promotable clone as crmsh and Pacemaker 1.x write it
 _AGENT = re.compile(r"^(ocf:[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+|(lsb|service|systemd|stonith|nagios|upstart):[A-Za-z0-9_.@-]+)$")
-_SCORE = re.compile(r"^[-+]?(\d+|INFINITY)$")
 
 
 # ---- facts -------------------------------------------------------------------------------
@@ -512,9 +509,7 @@ class ConstraintArgs(CibArgs):
     @field_validator("score")
     @classmethod
     def _score(cls, value: int | str) -> str:
-        if not _SCORE.match(str(value)):
-            raise ValueError(f"score {value!r} must be an integer or [+-]INFINITY")
-        return str(value)
+        return check_score(value)
 
 
 class LocationArgs(ConstraintArgs):

@@ -87,9 +87,7 @@ class Rule(BaseModel):
     @field_validator("score")
     @classmethod
     def _score(cls, value: int | str) -> str:
-        if not _SCORE.match(str(value)):
-            raise ValueError(f"score {value!r} must be an integer or [+-]INFINITY")
-        return str(value)
+        return check_score(value)
 
     @model_validator(mode="after")
     def _something(self) -> "Rule":
@@ -106,6 +104,13 @@ class ResourceSet(BaseModel):
     require_all: bool | None = None
     role: Role | None = None
     action: Action | None = None
+
+
+def check_score(value: int | str) -> str:
+    """A Pacemaker score: an integer or [+-]INFINITY, as the CIB spells it."""
+    if not _SCORE.match(str(value)):
+        raise ValueError(f"score {value!r} must be an integer or [+-]INFINITY")
+    return str(value)
 
 
 def _flag(value: bool | None) -> str | None:
