@@ -69,9 +69,10 @@ def read_pillar_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def compile_local(target: Path, states: tuple[str, ...], pillar: dict[str, Any], node: dict[str, Any], agent_id: str) -> CompiledRun:
+def compile_local(target: Path, states: tuple[str, ...], pillar: dict[str, Any], node: dict[str, Any], agent_id: str,
+                  saltenv: str | None = None) -> CompiledRun:
     if target.is_dir():
-        return compile_highstate([target], pillar, node, agent_id, list(states) or None)
+        return compile_highstate([target], pillar, node, agent_id, list(states) or None, saltenv=saltenv)
     if states:
         raise CompileError(f"{target} is a single state file; name states only with a tree directory")
     return compile_file(target, pillar, node, agent_id)
@@ -87,13 +88,14 @@ def compile_local(target: Path, states: tuple[str, ...], pillar: dict[str, Any],
 @click.option("--pillar-root", "pillar_roots", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Pillar tree with a top file (repeatable).")
 @click.option("--id", "agent_id", default=None, help="Agent id for top-file matching (default: the short hostname).")
+@click.option("--saltenv", "saltenv", default=None, help="Only this environment of the top file (default: all, merged).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run result as JSON.")
 @click.option("--out", "out", type=click.Choice(["highstate", "json", "salt-json"]), default=None,
               help="highstate (default), json (saline's), salt-json (keyed like salt-call --out json).")
 @click.argument("target", type=click.Path(exists=True, path_type=Path))
 @click.argument("states", nargs=-1)
 def call(local: bool, test: bool, root: Path, pillar_file: Path | None, pillar_roots: tuple[Path, ...],
-         agent_id: str | None, as_json: bool, out: str | None, target: Path, states: tuple[str, ...]) -> None:
+         agent_id: str | None, saltenv: str | None, as_json: bool, out: str | None, target: Path, states: tuple[str, ...]) -> None:
     """Run STATE_FILE_OR_TREE here: an .sls file, or a tree (its top file, or the named STATEs)."""
     agent_id = agent_id or default_agent_id()
     if not is_agent_id(agent_id):
@@ -103,7 +105,7 @@ def call(local: bool, test: bool, root: Path, pillar_file: Path | None, pillar_r
         pillar = load_pillar(list(pillar_roots), agent_id, node) if pillar_roots else {}
         if pillar_file is not None:
             pillar = deep_merge(pillar, read_pillar_file(pillar_file))
-        compiled = compile_local(target, states, pillar, node, agent_id)
+        compiled = compile_local(target, states, pillar, node, agent_id, saltenv)
     except CompileError as exc:
         raise click.ClickException(f"compile failed: {exc}") from None
     ctx = StateContext(runner=Runner(root=root, env=os.environ), test=test, node=node)

@@ -152,8 +152,9 @@ class _Compiler:
         self.pillar, self.node, self.agent_id = pillar, node, agent_id
         self.env = environment(self.roots)
         # The top file can limit which files an agent's states may inline (``- sources: [...]``).
-        top_path, top = read_top(self.roots, template_context(pillar, node, agent_id))
-        self.allowed_sources = allowed_sources(top, agent_id, str(top_path))
+        top_context = template_context(pillar, node, agent_id)
+        top_path, top = read_top(self.roots, top_context)
+        self.allowed_sources = allowed_sources(top, agent_id, str(top_path), top_context)
 
     def context(self, sls: str, path: Path) -> dict[str, Any]:
         root = next((r.resolve() for r in self.roots if path.is_relative_to(r.resolve())), path.parent)
@@ -217,12 +218,14 @@ def compile_highstate(
     node: dict[str, Any],
     agent_id: str,
     states: Sequence[str] | None = None,
+    saltenv: str | None = None,
 ) -> CompiledRun:
-    """Highstate from the top file when ``states`` is None, else the named SLS."""
+    """Highstate from the top file when ``states`` is None, else the named SLS. ``saltenv``:
+    only that environment of the top file (default: all of them, merged, as Salt)."""
     if states is not None:
         return compile_sls(state_roots, states, pillar, node, agent_id)
     roots = [Path(r) for r in state_roots]
-    top, names = top_sls(roots, template_context(pillar, node, agent_id), agent_id)
+    top, names = top_sls(roots, template_context(pillar, node, agent_id, saltenv=saltenv), agent_id)
     if top is None:
         raise CompileError(f"no top file (top.sls or top.yaml) in {', '.join(str(r) for r in roots)}")
     if not names:

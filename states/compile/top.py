@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import fnmatch
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from saline.states.compile.matchers import MATCHERS, MatchError, Subject, match
 from saline.states.compile.render import SALT_URL, CompileError, NotInRoots, environment, render_yaml_file, resolve_in_roots
 
 TOP_FILES = ("top.sls", "top.yaml")
-# Salt's match types that make sense without grains matching on the master.
-MATCHERS = {
-    "glob": lambda agent_id, target: fnmatch.fnmatchcase(agent_id, target),
-    "list": lambda agent_id, target: agent_id in [t.strip() for t in target.split(",")],
-}
 
 
 def find_top(roots: Sequence[Path]) -> Path | None:
@@ -59,31 +54,51 @@ def _target_entries(where: str, target: str, entries: Any) -> TopEntry:
     return entry_out
 
 
-def matching_entries(top: Any, agent_id: str, where: str) -> list[TopEntry]:
-    """The top file's entries whose target matches ``agent_id``, in top-file order."""
+def environments(top: Mapping[str, Any], where: str, saltenv: str | None) -> list[str]:
+    """The environments whose targets apply: ``saltenv`` alone, or all of them, ``base`` first
+    (Salt's default top_file_merging_strategy: merge). saline has one set of state roots, so
+    every environment's SLS names are found in the same roots."""
+    if saltenv is not None:
+        if saltenv not in top:
+            raise CompileError(f"{where}: no environment {saltenv!r} in the top file (it has {', '.join(map(str, top))})")
+        return [saltenv]
+    return sorted(map(str, top), key=lambda env: env != "base")
+
+
+def matching_entries(top: Any, agent_id: str, where: str, context: Mapping[str, Any] | None = None,
+                     saltenv: str | None = None) -> list[TopEntry]:
+    """The top file's entries whose target matches ``agent_id`` (its grains and pillar from
+    ``context``), in top-file order."""
     if top is None:
         return []
     if not isinstance(top, dict):
         raise CompileError(f"{where}: a top file is a mapping of environments (base: ...)")
-    others = [env for env in top if env != "base"]
-    if others:
-        raise CompileError(f"{where}: only the 'base' environment is supported, found {', '.join(map(str, others))}")
-    targets = top.get("base") or {}
-    if not isinstance(targets, dict):
-        raise CompileError(f"{where}: 'base' must map targets to lists of SLS names")
-    entries = [(str(target), _target_entries(where, str(target), e)) for target, e in targets.items()]
-    return [entry for target, entry in entries if MATCHERS[entry.match](agent_id, target)]
+    subject = Subject(agent_id, (context or {}).get("grains") or {}, (context or {}).get("pillar") or {})
+    matched: list[TopEntry] = []
+    for env in environments(top, where, saltenv):
+        targets = top.get(env) or {}
+        if not isinstance(targets, dict):
+            raise CompileError(f"{where}: {env!r} must map targets to lists of SLS names")
+        for target, raw in targets.items():
+            entry = _target_entries(where, str(target), raw)
+            try:
+                if match(entry.match, str(target), subject):
+                    matched.append(entry)
+            except MatchError as exc:
+                raise CompileError(f"{where}: {env}: target {target!r}: {exc}") from None
+    return matched
 
 
-def matching_sls(top: Any, agent_id: str, where: str) -> list[str]:
+def matching_sls(top: Any, agent_id: str, where: str, context: Mapping[str, Any] | None = None,
+                 saltenv: str | None = None) -> list[str]:
     """The SLS names for ``agent_id``, in top-file order, each once."""
-    return list(dict.fromkeys(n for e in matching_entries(top, agent_id, where) for n in e.names))
+    return list(dict.fromkeys(n for e in matching_entries(top, agent_id, where, context, saltenv) for n in e.names))
 
 
-def allowed_sources(top: Any, agent_id: str, where: str) -> list[str] | None:
+def allowed_sources(top: Any, agent_id: str, where: str, context: Mapping[str, Any] | None = None) -> list[str] | None:
     """The ``source:`` globs ``agent_id`` may use: the union over its matching targets that
     say ``sources``; None (no restriction) when none of them does."""
-    lists = [e.sources for e in matching_entries(top, agent_id, where) if e.sources is not None]
+    lists = [e.sources for e in matching_entries(top, agent_id, where, context) if e.sources is not None]
     return None if not lists else list(dict.fromkeys(g for globs in lists for g in globs))
 
 
@@ -98,4 +113,4 @@ def read_top(roots: Sequence[Path], context: dict[str, Any]) -> tuple[Path | Non
 def top_sls(roots: Sequence[Path], context: dict[str, Any], agent_id: str) -> tuple[Path | None, list[str]]:
     """Render the roots' top file and return it with the SLS names that match the agent."""
     path, top = read_top(roots, context)
-    return path, matching_sls(top, agent_id, str(path))
+    return path, matching_sls(top, agent_id, str(path), context, context.get("saltenv"))

@@ -82,8 +82,8 @@ def test_top_file_problems(tmp_path: Path) -> None:
     with pytest.raises(CompileError, match="no states in the top file match agent 'node1'"):
         compile_highstate([tmp_path], {}, NODE, "node1")
     tree(tmp_path, {"top.sls": "dev:\n  '*': [x]\n"})
-    with pytest.raises(CompileError, match="only the 'base' environment"):
-        compile_highstate([tmp_path], {}, NODE, "node1")
+    with pytest.raises(CompileError, match="no environment 'base' in the top file"):
+        compile_highstate([tmp_path], {}, NODE, "node1", saltenv="base")
 
 
 def test_top_yaml_list_match_and_grains_in_top(tmp_path: Path) -> None:
