@@ -155,21 +155,20 @@ def compound(subject: Subject, expression: str, seen: tuple[str, ...] = ()) -> b
             return match(PREFIXES[prefix], rest, subject)
         return match("glob", token, subject)
 
-    def both() -> bool:
+    def chain(word: str, operand: Callable[[], bool]) -> bool:
+        """``operand word operand …``; every operand is read (and matched), then combined."""
         nonlocal pos
-        value = term()
-        while pos < len(tokens) and tokens[pos] == "and":
+        values = [operand()]
+        while pos < len(tokens) and tokens[pos] == word:
             pos += 1
-            value = term() and value
-        return value
+            values.append(operand())
+        return all(values) if word == "and" else any(values)
+
+    def both() -> bool:
+        return chain("and", term)
 
     def either() -> bool:
-        nonlocal pos
-        value = both()
-        while pos < len(tokens) and tokens[pos] == "or":
-            pos += 1
-            value = both() or value
-        return value
+        return chain("or", both)
 
     result = either()
     if pos != len(tokens):
