@@ -86,6 +86,9 @@ def test_agents_run_inside_the_nodes(lab, deployment):
 def test_pacemaker_states_through_master_and_agent(lab, deployment):
     dry = results(apply(deployment, "--test"))
     assert dry["agent_probe"]["result"] is None and "diff" in dry["agent_probe"]["changes"]
+    # `saline apply --test` simulated the would-be CIB on the live cluster (crm_simulate); this
+    # lab has STONITH on and no fencing device, so Pacemaker would start nothing, and says so
+    assert dry["agent_probe"]["changes"]["simulation"] == ["no resource actions"], dry["agent_probe"]["changes"]
     assert 'id="agent_probe"' not in lab.exec("node2", QUERY_ARGV, check=True).stdout
     first = results(apply(deployment))
     assert all(r["result"] is True and r["changes"] for r in first.values()), first
