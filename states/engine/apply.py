@@ -15,7 +15,8 @@ from pydantic import BaseModel, ValidationError
 from saline.protocol.codec import describe_validation_error
 
 from saline.states.engine.base import REGISTRY, Plan, Refuse, StateContext, StateFunction, execute_step
-from saline.states.engine.runner import CommandError, CommandResult, PathOutsideRoot
+from saline.states.engine.runner import CommandError, CommandResult
+from saline.states.engine.safefs import PathOutsideRoot
 
 log = logging.getLogger("saline.states")
 

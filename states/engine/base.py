@@ -23,12 +23,14 @@ every time).
 
 from __future__ import annotations
 
+import errno
 import grp
 import logging
 import os
 import pwd
+import secrets
 import shutil
-import tempfile
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +38,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from saline.states.engine import safefs
 from saline.states.engine.runner import CommandError, CommandResult, Runner
 
 log = logging.getLogger("saline.states")
@@ -207,76 +210,107 @@ def state_function(
 # ---- executing steps -------------------------------------------------------------------
 
 
-def _chown(path: str, user: str | None, group: str | None) -> None:
-    if user is None and group is None:
+def _ids(user: str | None, group: str | None) -> tuple[int, int]:
+    return (pwd.getpwnam(user).pw_uid if user is not None else -1,
+            grp.getgrnam(group).gr_gid if group is not None else -1)
+
+
+def _set_attrs(fd: int, mode: int | None, user: str | None, group: str | None) -> None:
+    """On an open fd, never a path: what we change is what we opened."""
+    if user is not None or group is not None:
+        os.fchown(fd, *_ids(user, group))
+    if mode is not None:
+        os.fchmod(fd, mode)
+
+
+def _write(dir_fd: int, name: str, step: WriteFileStep) -> None:
+    try:
+        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        existing = st if stat.S_ISREG(st.st_mode) else None
+    except FileNotFoundError:
+        existing = None
+    mode = step.mode if step.mode is not None else (stat.S_IMODE(existing.st_mode) if existing else 0o644)
+    # A fresh random name opened O_EXCL|O_NOFOLLOW in the parent we hold: a planted file or
+    # symlink cannot redirect the write; the rename then replaces whatever is at ``name``.
+    tmp = f".{name}.saline-{secrets.token_hex(4)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dir_fd)
+    try:
+        try:
+            view = memoryview(step.content)
+            written = 0
+            while written < len(view):
+                written += os.write(fd, view[written:])
+            os.fsync(fd)
+            if existing is not None and step.user is None and step.group is None:
+                os.fchown(fd, existing.st_uid, existing.st_gid)
+            _set_attrs(fd, mode, step.user, step.group)
+        finally:
+            os.close(fd)
+        os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    except BaseException:
+        try:
+            os.unlink(tmp, dir_fd=dir_fd)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _remove(dir_fd: int, name: str, recursive: bool) -> None:
+    try:
+        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
         return
-    uid = pwd.getpwnam(user).pw_uid if user is not None else -1
-    gid = grp.getgrnam(group).gr_gid if group is not None else -1
-    os.chown(path, uid, gid)
-
-
-def make_parents(directory: Path, mode: int | None, user: str | None, group: str | None) -> None:
-    """Create the missing directories down to ``directory``, each with the owner and mode
-    asked for (Salt's ``makedirs``: created parents get the state's user, group and dir_mode)."""
-    missing: list[Path] = []
-    while not directory.exists():
-        missing.append(directory)
-        if directory.parent == directory:
-            break
-        directory = directory.parent
-    for path in reversed(missing):
-        path.mkdir(exist_ok=True)
-        _chown(str(path), user, group)
-        if mode is not None:
-            os.chmod(path, mode)
+    if not stat.S_ISDIR(st.st_mode):
+        os.unlink(name, dir_fd=dir_fd)
+    elif recursive:
+        shutil.rmtree(name, dir_fd=dir_fd)
+    else:
+        os.rmdir(name, dir_fd=dir_fd)
 
 
 def execute_step(step: Step, runner: Runner) -> CommandResult | None:
-    """Run one step for real. Raises CommandError / OSError on failure."""
+    """Run one step for real. Raises CommandError / OSError on failure.
+
+    File steps work through :mod:`safefs`: the parent directory is opened component by
+    component without leaving the root, and the file itself through fds (see there why).
+    """
     if isinstance(step, CommandStep):
         result = runner.run(step.argv, input=step.stdin, env=step.env, timeout=step.timeout)
         if result.rc not in step.ok_rc:
             raise CommandError(result)
         return result
-    target = runner.path(step.path)
-    if isinstance(step, WriteFileStep):
-        if step.makedirs:
-            make_parents(target.parent, step.dir_mode, step.user, step.group)
-        mode = step.mode if step.mode is not None else (target.stat().st_mode & 0o7777 if target.exists() else 0o644)
-        # mkstemp: a fresh random name opened O_EXCL, so a planted symlink cannot redirect the write.
-        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.saline-")
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(step.content)
-                f.flush()
-                os.fsync(f.fileno())
-            if target.exists() and step.user is None and step.group is None:
-                st = target.stat()
-                os.chown(tmp, st.st_uid, st.st_gid)
-            _chown(str(tmp), step.user, step.group)
-            os.chmod(tmp, mode)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        os.replace(tmp, target)
-    elif isinstance(step, SetAttrsStep):
-        _chown(str(target), step.user, step.group)
-        if step.mode is not None:
-            os.chmod(target, step.mode)
-    elif isinstance(step, MkdirStep):
-        if step.parents:
-            make_parents(target.parent, step.mode, step.user, step.group)
-        target.mkdir(exist_ok=True)
-        _chown(str(target), step.user, step.group)
-        if step.mode is not None:
-            os.chmod(target, step.mode)
-    elif isinstance(step, RemoveStep):
-        if target.is_dir() and not target.is_symlink():
-            if step.recursive:
-                shutil.rmtree(target)
-            else:
-                target.rmdir()
-        elif target.exists() or target.is_symlink():
-            target.unlink()
+    # Salt's makedirs: the parents it creates get the state's user, group and dir_mode.
+    parents: tuple[int | None, str | None, str | None] | None = None
+    if isinstance(step, WriteFileStep) and step.makedirs:
+        parents = (step.dir_mode, step.user, step.group)
+    elif isinstance(step, MkdirStep) and step.parents:
+        parents = (step.mode, step.user, step.group)
+    dir_fd, name, _ = safefs.open_parent(
+        runner.root, step.path, create=parents is not None,
+        made=(lambda fd: _set_attrs(fd, *parents)) if parents is not None else None,
+    )
+    try:
+        if isinstance(step, WriteFileStep):
+            if name is None:
+                raise IsADirectoryError(errno.EISDIR, f"{step.path} is the state root")
+            _write(dir_fd, name, step)
+        elif isinstance(step, (SetAttrsStep, MkdirStep)):
+            if isinstance(step, MkdirStep) and name is not None:
+                try:
+                    os.mkdir(name, 0o777, dir_fd=dir_fd)
+                except FileExistsError:
+                    pass
+            fd = safefs.open_last(dir_fd, name, step.path)
+            try:
+                if isinstance(step, MkdirStep) and not stat.S_ISDIR(os.fstat(fd).st_mode):
+                    raise FileExistsError(errno.EEXIST, f"{step.path} exists and is not a directory")
+                _set_attrs(fd, step.mode, step.user, step.group)
+            finally:
+                os.close(fd)
+        elif isinstance(step, RemoveStep):
+            if name is None:
+                raise PermissionError(errno.EPERM, "refusing to remove the state root")
+            _remove(dir_fd, name, step.recursive)
+    finally:
+        os.close(dir_fd)
     return None

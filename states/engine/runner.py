@@ -19,6 +19,8 @@ from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel
 
+from saline.states.engine.safefs import node_parts, resolve
+
 log = logging.getLogger("saline.runner")
 
 STDERR_TAIL = 800
@@ -48,8 +50,6 @@ class CommandError(RuntimeError):
         self.result = result
 
 
-class PathOutsideRoot(ValueError):
-    pass
 
 
 class Runner:
@@ -67,13 +67,11 @@ class Runner:
         self.cancel = cancel
 
     def path(self, node_path: str | PurePosixPath) -> Path:
-        """Map an absolute node path under the root; refuse relative paths and ``..``."""
-        p = PurePosixPath(node_path)
-        if not p.is_absolute():
-            raise PathOutsideRoot(f"{node_path!r} is not an absolute path")
-        if ".." in p.parts:
-            raise PathOutsideRoot(f"{node_path!r} contains '..'")
-        return self.root.joinpath(*p.parts[1:]) if str(self.root) != "/" else Path(p)
+        """Map an absolute node path under the root; refuse relative paths and ``..``. Under a
+        root other than ``/``, symlinks in the parents resolve inside the root (safefs)."""
+        if str(self.root) == "/":
+            return Path("/", *node_parts(node_path))
+        return resolve(self.root, node_path)
 
     def which(self, name: str) -> str | None:
         return shutil.which(name, path=self.env.get("PATH"))
