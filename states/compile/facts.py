@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import jinja2
+import yaml
 
 # The facts the master sets itself; whatever the agent reported under these names is dropped.
 BOUND_FACTS = ("id",)
@@ -91,6 +92,11 @@ for _name in (
     "split", "splitlines", "strip", "swapcase", "title", "translate", "upper", "zfill",
 ):
     _keep_mark(_name)
+
+
+# ``| yaml`` / ``| yaml_encode`` dump facts like any string (PyYAML looks representers up by exact type).
+for _dumper in {yaml.SafeDumper, getattr(yaml, "CSafeDumper", yaml.SafeDumper)}:
+    _dumper.add_representer(FactStr, yaml.representer.SafeRepresenter.represent_str)
 
 
 def untrusted(value: Any) -> Any:

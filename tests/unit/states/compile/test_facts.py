@@ -121,3 +121,13 @@ def test_top_file_restricts_sources_per_agent(tmp_path: Path) -> None:
     tree(tmp_path, {"top.sls": "base:\n  '*':\n    - app\n    - sources: 'files/*'\n"})
     with pytest.raises(CompileError, match="sources: expected a list of path globs"):
         contents("node1", "common/a")
+
+
+@pytest.mark.parametrize("expr", [
+    "{{ grains['host'] | yaml }}", "{{ grains['host'] | yaml_encode }}", "{{ grains['host'] | json }}",
+    "{{ grains['host'] | tojson }}", "{{ salt['grains.get']('host') }}", "{{ grains.get('host') }}",
+])
+def test_facts_through_salt_filters_and_functions(tmp_path: Path, expr: str) -> None:
+    host = "a: b\n/evil:\n  file.managed: []"
+    tree(tmp_path, {"top.sls": "base: {'*': [p]}\n", "p.sls": f"v: {expr}\nl: {{{{ grains['l'] | yaml }}}}\n"})
+    assert load_pillar([tmp_path], "node1", {"host": host, "l": ["eth0", host]}) == {"v": host, "l": ["eth0", host]}
