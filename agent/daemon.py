@@ -21,12 +21,17 @@ from saline.protocol.signing import sign_return
 from .config import DEFAULT_CONFIG, AgentConfig
 from .events import EventOutbox
 from .functions import load_functions
+from .link import Link
+from .returnsize import bound_return
 from .pinning import PinError, WrongMasterKey, check_for_changed_key, pin_first_contact, pinned_bundle
 from .runner import JobRunner
 from .store import AgentStore
 from .verifier import JobRefused, JobVerifier
 
 log = logging.getLogger("saline.agent")
+
+# The master's default max_frame; masters that say otherwise in their Welcome are believed.
+DEFAULT_MASTER_MAX_FRAME = 16 * 1024 * 1024
 
 _HANDSHAKE_FAILED = {
     zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL,
@@ -52,6 +57,8 @@ class Agent:
         settings = {"state_root": str(cfg.state_root), "state_env": dict(cfg.state_env)}
         self.jobs = JobRunner(cfg.id, __version__, cfg.workers, cfg.functions, settings)
         self.settings = settings
+        self.link = Link(grace=cfg.reconnect_max + 2.0)
+        self.master_max_frame = DEFAULT_MASTER_MAX_FRAME  # until a Welcome says otherwise
 
     # ---- master key ----------------------------------------------------------------
     def _master_bundle(self) -> PublicBundle | None:
@@ -147,7 +154,10 @@ class Agent:
                 next_prune = now + 300
             for body in self.jobs.expire(now):
                 self._send_return(body)
-            deadline = min(next_beat, next_resend, self.jobs.next_deadline() or next_beat)
+            if self.link.due(now):
+                self._redial()
+            deadline = min(next_beat, next_resend, self.jobs.next_deadline() or next_beat,
+                           self.link.due_at() or next_beat)
             events = dict(poller.poll(max(0, int((deadline - time.time()) * 1000)) + 1))
             if self.monitor in events:
                 self._on_monitor()
@@ -176,7 +186,17 @@ class Agent:
 
     def _hello(self) -> None:
         self._send(Hello(agent_id=self.cfg.id, version=__version__, sign_pub=self.keyset.public.sign_pub,
-                         facts=self.facts))
+                         facts=self.facts, max_frame=self.cfg.max_frame))
+
+    def _redial(self) -> None:
+        log.warning("no connection to the master for a while (libzmq does not reconnect after a protocol error "
+                    "such as an oversize frame); dialling %s again (next try in %.0fs)", self.cfg.master,
+                    self.link.backoff)
+        try:
+            self.sock.disconnect(self.cfg.master)
+        except zmq.ZMQError:
+            pass  # the session is already gone
+        self.sock.connect(self.cfg.master)
 
     def _on_monitor(self) -> None:
         while True:
@@ -189,10 +209,12 @@ class Agent:
             event = struct.unpack("=H", frames[0][:2])[0]
             if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
                 log.info("connected to master %s", self.cfg.master)
+                self.link.up()
                 self._hello()
                 self._resend_spool(older_than=0)
             elif event == zmq.EVENT_DISCONNECTED:
                 log.warning("disconnected from master; reconnecting")
+                self.link.lost(time.time())
             elif event in _HANDSHAKE_FAILED:
                 self._on_handshake_failed(event)
 
@@ -227,6 +249,9 @@ class Agent:
         elif isinstance(msg, EventAck):
             self.outbox.acked(msg.seq)
         elif isinstance(msg, Welcome):
+            self.link.healthy()
+            if msg.max_frame:
+                self.master_max_frame = msg.max_frame
             previous, self.key_state = self.key_state, msg.key_state
             if msg.key_state != previous:
                 if msg.key_state == "accepted":
@@ -259,7 +284,12 @@ class Agent:
             from .node_events import state_run_failed
 
             state_run_failed(self.outbox.emit, body)
-        frame = pack(sign_return(body, self.keyset))
+        bounded = bound_return(body, self.master_max_frame)
+        if bounded is not body:
+            log.warning("return for %s was over the master's limit of %d bytes: %s", body.jid, self.master_max_frame,
+                        "sent as a failed return" if bounded.data is None and body.data is not None
+                        else "long strings cut")
+        frame = pack(sign_return(bounded, self.keyset))
         self.store.spool(body.jid, frame)  # on disk before it leaves, removed on ack
         try:
             self.sock.send(frame, zmq.NOBLOCK)

@@ -19,6 +19,9 @@ def compile_for_agents(master: "MasterAPI", agents: list[str], states: list[str]
     """Returns (compiled run per agent as plain data, errors per agent)."""
     from saline.states.compile.compiler import CompileError, compile_highstate
     from saline.states.compile.pillar import load_pillar
+    from saline.protocol.codec import pack
+
+    from .jobsize import compiled_too_large
 
     compiled: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
@@ -33,6 +36,10 @@ def compile_for_agents(master: "MasterAPI", agents: list[str], states: list[str]
             log.warning("compile error for %s: %s", aid, exc)
             continue
         compiled[aid] = run.model_dump(mode="python")
+        too_big = compiled_too_large(aid, compiled[aid], len(pack(compiled[aid])), p.max_frame if p else None)
+        if too_big:
+            errors[aid] = [too_big]
+            log.warning("compile error for %s: %s", aid, too_big)
     return compiled, errors
 
 

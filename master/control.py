@@ -17,6 +17,7 @@ from saline.protocol.errors import ProtocolError
 
 from . import joblife
 from .jobstore import RETURN_GRACE
+from .jobsize import JobTooLarge
 from .targeting import NoMatch
 
 if TYPE_CHECKING:
@@ -45,7 +46,11 @@ class ControlHandler:
             log.warning("bad control request: %s", describe_validation_error(exc))
             return fail("bad_request", describe_validation_error(exc))
         handler = getattr(self, f"op_{req.op}")
-        return handler(client, req)
+        try:
+            return handler(client, req)
+        except JobTooLarge as exc:
+            log.warning("job refused: %s", exc)
+            return fail("too_large", str(exc))
 
     # ---- jobs ---------------------------------------------------------------------
     def _job_reply(self, jid: str) -> ControlReply:

@@ -17,6 +17,8 @@ class Presence:
     facts: dict[str, Any] = field(default_factory=dict)
     # Job ids the agent said were running in its last heartbeat.
     running: list[str] = field(default_factory=list)
+    # The largest frame the agent accepts (from its hello); None: it did not say.
+    max_frame: int | None = None
 
 
 class PresenceTable:

@@ -38,6 +38,7 @@ from .config import MasterConfig
 from .control import ControlHandler
 from .db import open_db
 from .intake import Intake
+from .jobsize import check_frame
 from .returns import checked as checked_return
 from .events.intake import EventIntake
 from .events.store import EventStore
@@ -228,11 +229,14 @@ class Master:
 
     # ---- agent traffic ---------------------------------------------------------------
     def _send_agent(self, routing_id: bytes, msg) -> bool:
+        return self._send_frame(routing_id, pack(msg))
+
+    def _send_frame(self, routing_id: bytes, frame: bytes) -> bool:
         try:
-            self.agent_sock.send_multipart([routing_id, pack(msg)], zmq.NOBLOCK)
+            self.agent_sock.send_multipart([routing_id, frame], zmq.NOBLOCK)
             return True
         except (zmq.Again, zmq.ZMQError) as exc:  # EHOSTUNREACH with router_mandatory: peer gone
-            log.debug("could not send %s to %r: %s", type(msg).__name__, routing_id, exc)
+            log.debug("could not send a frame to %r: %s", routing_id, exc)
             return False
 
     def _on_agent_frames(self, frames: list[zmq.Frame]) -> None:
@@ -274,8 +278,9 @@ class Master:
         state, message = self.keys.file_hello(hello.agent_id, curve_key, hello.sign_pub, self.cfg.auto_accept)
         rec = self.keys.by_curve(curve_key)
         if state == "accepted" and rec is not None:
-            self.presence.seen(rec.agent_id, rid, address, version=hello.version, facts=hello.facts)
-        self._send_agent(rid, Welcome(key_state=state, message=message))
+            self.presence.seen(rec.agent_id, rid, address, version=hello.version, facts=hello.facts).max_frame = \
+                hello.max_frame
+        self._send_agent(rid, Welcome(key_state=state, message=message, max_frame=self.cfg.max_frame))
 
     def _on_return(self, rid: bytes, rec, msg: Return) -> None:
         try:
@@ -307,16 +312,21 @@ class Master:
         agents = agents if agents is not None else resolve(target, self.keys.accepted_ids())
         jid = new_jid()
         now = time.time()
-        initial = {aid: ("pending" if self.presence.get(aid) else "not_connected") for aid in agents}
-        self.jobs.create(jid, fun, args, stored_kwargs if stored_kwargs is not None else kwargs_for(agents[0]),
-                         target, timeout, initial)
+        # Signed and size-checked for every agent before anything is recorded or sent.
+        frames: dict[str, bytes] = {}
         for aid in agents:
             p = self.presence.get(aid)
             if p is None:
                 continue
             body = JobBody(jid=jid, fun=fun, args=args, kwargs=kwargs_for(aid), targets=[aid],
                            issued_at=now, not_after=now + timeout, timeout=timeout)
-            if not self._send_agent(p.routing_id, sign_job(body, self.keyset)):
+            frames[aid] = pack(sign_job(body, self.keyset))
+            check_frame(aid, len(frames[aid]), p.max_frame)
+        initial = {aid: ("pending" if aid in frames else "not_connected") for aid in agents}
+        self.jobs.create(jid, fun, args, stored_kwargs if stored_kwargs is not None else kwargs_for(agents[0]),
+                         target, timeout, initial)
+        for aid, frame in frames.items():
+            if not self._send_frame(self.presence.get(aid).routing_id, frame):
                 self.conn.execute("UPDATE returns SET status='not_connected' WHERE jid=? AND agent_id=?", (jid, aid))
         log.info("published %s %s to %d agent(s)", jid, fun, len(agents))
         return jid

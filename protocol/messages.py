@@ -60,6 +60,8 @@ class Hello(Strict):
     sign_pub: bytes = Field(min_length=32, max_length=32)
     # The node's facts (facts.items), so the master can render states for it.
     facts: dict[str, Any] = Field(default_factory=dict)
+    # The largest frame this agent accepts: the master refuses to publish a bigger job.
+    max_frame: int | None = Field(default=None, ge=1024)
 
 
 class Welcome(Strict):
@@ -68,6 +70,8 @@ class Welcome(Strict):
     kind: Literal["welcome"] = "welcome"
     key_state: Literal["accepted", "pending", "rejected", "denied"]
     message: str = Field(default="", max_length=1024)
+    # The largest frame the master accepts: the agent bounds its returns to it.
+    max_frame: int | None = Field(default=None, ge=1024)
 
 
 class Heartbeat(Strict):

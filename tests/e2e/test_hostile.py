@@ -153,3 +153,78 @@ def test_deeply_nested_return_cannot_hang_run_or_jobs_show(node1_and_rogue_node2
     assert "nesting deeper than 64 levels" in d.master.log_text()
     shown = d.cli("jobs", "show", job["jid"], timeout=30)
     assert shown.returncode == 2 and "node1" in shown.stdout
+
+
+def test_job_over_the_agents_limit_is_refused_at_compile_time(deployment):
+    """#11.5: a `source:` bigger than the agent's max_frame cut the agent off for good."""
+    d = deployment
+    d.add_agent("node1", max_frame=1024 * 1024)
+    d.accept("node1")
+    states = d.base / "states"
+    states.mkdir()
+    (states / "top.sls").write_text("base:\n  '*':\n    - big\n")
+    (states / "big.sls").write_text("/big.bin:\n  file.managed:\n    - source: salt://files/big.txt\n")
+    (states / "files").mkdir()
+    (states / "files" / "big.txt").write_text("x" * (2 * 1024 * 1024))
+    r = d.cli("apply", "node1")
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert "over the agent's limit of 1.0 MiB" in r.stderr and "'/big.bin' (file.managed in big.sls)" in r.stderr
+    assert not (d.agent_dirs["node1"] / "root" / "big.bin").exists()
+    # A plain run with a huge argument is refused the same way; the agent never saw either.
+    from saline.master.client import ControlClient
+
+    reply = ControlClient(d.socket).request_raw({"op": "run", "target": "node1", "fun": "test.echo",
+                                                 "args": ["x" * (1536 * 1024)], "kwargs": {}}, 30)
+    assert reply["ok"] is False and reply["code"] == "too_large", reply
+    assert "over the agent's limit of 1.0 MiB" in reply["error"]
+    assert _ping_seconds(d) < 10
+
+
+def test_big_diff_is_cut_at_the_source_and_the_return_arrives(deployment):
+    """#11.5: a return over the master's max_frame made the agent reconnect and resend it forever."""
+    d = deployment
+    d.master.stop()
+    d.master_config.write_text(d.master_config.read_text() + f"max_frame: {300 * 1024}\n")
+    d.start_master()
+    d.add_agent("node1")
+    d.accept("node1")
+    old = "".join(f"old {i}\n" for i in range(30_000))   # ~250 KiB
+    new = "".join(f"new {i}\n" for i in range(30_000))
+    (d.agent_dirs["node1"] / "root" / "data.txt").write_text(old)
+    states = d.base / "states"
+    states.mkdir()
+    (states / "top.sls").write_text("base:\n  '*':\n    - data\n")
+    (states / "data.sls").write_text("/data.txt:\n  file.managed:\n    - source: salt://data.txt\n")
+    (states / "data.txt").write_text(new)
+    rc, job = d.cli_json("apply", "node1", "--timeout", "20")
+    assert rc == 0, job
+    ret = job["returns"][0]
+    assert ret["status"] == "returned" and ret["success"] is True
+    diff = ret["data"]["results"][0]["changes"]["diff"]
+    assert "more characters left out by the agent" in diff
+    assert (d.agent_dirs["node1"] / "root" / "data.txt").read_text() == new
+    assert "long strings cut" in d.agents["node1"].log_text()
+    assert _ping_seconds(d) < 10
+
+
+def test_agent_redials_after_an_oversize_frame_ends_its_session(deployment):
+    """#11.5: libzmq drops a session on a frame over maxmsgsize and does not reconnect it."""
+    from .rogue import RogueMaster
+
+    d = deployment
+    d.add_agent("node1", max_frame=64 * 1024)
+    d.accept("node1")
+    d.master.kill()
+    rogue = RogueMaster(f"tcp://127.0.0.1:{d.port}", d.master_dir / "pki")
+    try:
+        first = rogue.wait_for_agent()
+        rogue.send_raw(b"\xc4" + b"x" * (100 * 1024))  # over the agent's 64 KiB
+        rogue.agent = None
+        rogue.pump(0.5)
+        assert rogue.agent in (None, first)
+        rogue.agent = None
+        again = rogue.wait_for_agent(timeout=20)  # grace = reconnect_max (1 s) + 2 s
+        assert again is not None
+    finally:
+        rogue.close()
+    wait_for(lambda: "dialling" in d.agents["node1"].log_text(), what="the redial log line")
