@@ -2,8 +2,13 @@
 
 The seed's containers get a new veth MAC on every start, so after a failover routers
 keep the old node's MAC for minutes. The reactor runs this on the node a container
-resource started on: ``arping -U -c COUNT -I IFACE ADDR`` (Habets arping: unsolicited,
-sender = target address, broadcast), which updates the neighbours' caches at once.
+resource started on: ``arping -U -S ADDR -c COUNT -I IFACE [-s MAC] ADDR``, which
+updates the neighbours' caches at once. Debian's ``arping`` is Thomas Habets' arping:
+its ``-U`` alone (the iputils spelling ``arping -U -I br0 ADDR``) keeps the interface's
+own address as the sender, which announces nothing — verified with a listener on the
+peer's bridge — so ``-S ADDR`` makes the sender the moved address. ``-s MAC`` sends the
+container's own MAC (its veth is bridged, so the bridge's MAC would be wrong for it);
+without it the interface's MAC is announced.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ class GarpArgs(BaseModel):
     interface: str = Field(default="br0", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,14}$")
     addresses: list[str] = Field(min_length=1, max_length=64)
     count: int = Field(default=3, ge=1, le=10)
+    mac: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 
     @field_validator("addresses")
     @classmethod
@@ -37,8 +43,8 @@ class GarpArgs(BaseModel):
         return value
 
 
-def garp_argv(interface: str, address: str, count: int) -> list[str]:
-    return ["arping", "-U", "-c", str(count), "-I", interface, address]
+def garp_argv(interface: str, address: str, count: int, mac: str | None = None) -> list[str]:
+    return ["arping", "-U", "-S", address, "-c", str(count), "-I", interface, *(["-s", mac] if mac else []), address]
 
 
 def transmitted(output: str) -> int:
@@ -59,7 +65,7 @@ def garp(args: GarpArgs, ctx: FunctionContext) -> FunctionResult:
     for address in args.addresses:
         if ctx.cancel.is_set():
             raise FunctionError("cancelled")
-        result = runner.run(garp_argv(args.interface, address, args.count))
+        result = runner.run(garp_argv(args.interface, address, args.count, args.mac))
         sent[address] = transmitted(result.stdout)
     ok = all(n == args.count for n in sent.values())
     return FunctionResult(success=ok, data={"interface": args.interface, "sent": sent}, retcode=0 if ok else 1)

@@ -83,12 +83,13 @@ class ApplyAction(_Model):
 
 
 class GarpAction(_Model):
-    """Gratuitous ARP from the node the resource started on: ``arping -U -c 3 -I IFACE ADDR``."""
+    """Gratuitous ARP from the node the resource started on (agent/fn_net.py)."""
 
     interface: str = Field(default="br0", pattern=_IFACE)
     count: int = Field(default=3, ge=1, le=10)
-    # resource id (or glob) → its addresses
+    # resource id (or glob) → its addresses, and optionally → the MAC to announce them with
     addresses: dict[str, list[str]] = Field(min_length=1)
+    macs: dict[str, Annotated[str, Field(pattern=r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")]] = Field(default_factory=dict)
 
     @field_validator("addresses")
     @classmethod

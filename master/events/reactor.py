@@ -185,7 +185,9 @@ class Reactor:
         if not addresses:
             self.m.events.reaction_started(ev.id, r.name, "skipped", detail=f"no addresses configured for {rsc!r}")
             return
-        kwargs = {"interface": r.garp.interface, "addresses": addresses, "count": r.garp.count}
+        mac = next((m for pattern, m in r.garp.macs.items() if fnmatch.fnmatchcase(rsc, pattern)), None)
+        kwargs = {"interface": r.garp.interface, "addresses": addresses, "count": r.garp.count,
+                  **({"mac": mac} if mac else {})}
         jid = self.m.publish(ev.agent_id, "net.garp", [], lambda _aid: kwargs, r.timeout, agents=[ev.agent_id])
         self._job_started(r, ev, key, jid)
 

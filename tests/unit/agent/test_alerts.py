@@ -76,3 +76,14 @@ def test_listener_refuses_to_replace_a_file(tmp_path):
     (tmp_path / "a.sock").write_text("not a socket")
     with pytest.raises(OSError, match="not a socket"):
         AlertListener(tmp_path / "a.sock", None, lambda *_: 0)
+
+
+def test_garp_argv_and_output():
+    from saline.agent.fn_net import garp_argv, transmitted
+
+    assert garp_argv("br0", "10.0.0.5", 3) == ["arping", "-U", "-S", "10.0.0.5", "-c", "3", "-I", "br0", "10.0.0.5"]
+    assert garp_argv("br0", "10.0.0.5", 1, "02:00:00:00:00:99")[-3:] == ["-s", "02:00:00:00:00:99", "10.0.0.5"]
+    # Habets arping 2.23 with -U (nobody answers an unsolicited ARP: it exits 1), captured on this machine.
+    out = "ARPING 192.0.2.50\nTimeout\nTimeout\n\n--- 192.0.2.50 statistics ---\n" \
+          "2 packets transmitted, 0 packets received, 100% unanswered (0 extra)\n\n"
+    assert transmitted(out) == 2 and transmitted("arping: libnet_init(): permission denied") == 0
