@@ -26,9 +26,12 @@ def migrate(args: MigrateArgs, ctx: FunctionContext) -> FunctionResult:
     from .openvz.progress import ProgressError
     from .openvz.runbook import Migration
 
-    runner = Runner(root=ctx.settings.get("state_root", "/"), env={**os.environ, **ctx.settings.get("state_env", {})})
+    # With the job's cancel event, a timeout or `saline jobs kill` ends the command in flight
+    # (an rsync pass): the step fails, is not recorded, and a re-run resumes at it.
+    runner = Runner(root=ctx.settings.get("state_root", "/"), env={**os.environ, **ctx.settings.get("state_env", {})},
+                    cancel=ctx.cancel)
     try:
-        migration = Migration(args, runner, Path(ctx.settings.get("state_dir", "/var/lib/saline/agent")))
+        migration = Migration(args, runner, Path(ctx.settings.get("state_dir", "/var/lib/saline/agent")), ctx.cancel)
     except ProgressError as exc:
         raise FunctionError(f"openvz.migrate: {exc}") from None
     finished, report, failure = migration.run_all()

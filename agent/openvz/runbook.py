@@ -17,6 +17,8 @@ live with lxc-info), nor onto a container this migration did not create.
 
 from __future__ import annotations
 
+import fcntl
+import threading
 from pathlib import Path
 from typing import Literal
 
@@ -44,9 +46,11 @@ class StepFailed(Exception):
 
 
 class Migration:
-    def __init__(self, args: MigrateArgs, runner: Runner, state_dir: Path):
+    def __init__(self, args: MigrateArgs, runner: Runner, state_dir: Path, cancel: threading.Event | None = None):
         self.args = args
         self.runner = runner
+        self.cancel = cancel or threading.Event()
+        self.lock_path = state_dir / "openvz" / f"{args.name}.lock"
         self.progress = ProgressFile(state_dir / "openvz", args.name, args.identity())
         self.mounted = False
         self.notes: dict[str, str] = {}
@@ -190,7 +194,18 @@ class Migration:
                 "test_start": self.test_start}
 
     def run_all(self) -> tuple[bool, list[dict], str]:
-        """(finished, one report per step, the failure or "")."""
+        """(finished, one report per step, the failure or ""). One migration per target at a
+        time: a job that timed out may still be copying when the operator runs it again."""
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with open(self.lock_path, "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                failure = f"another openvz.migrate of {self.args.name} is running on this node: wait for it to end"
+                return False, [{"step": "lock", "status": "failed", "detail": failure}], f"lock: {failure}"
+            return self._run_all()
+
+    def _run_all(self) -> tuple[bool, list[dict], str]:
         report: list[dict] = []
         funcs = self.steps()
         if not self.progress.fresh and "copy_final" not in self.progress.state.done:
@@ -211,6 +226,9 @@ class Migration:
                 if step in self.progress.state.done:
                     report.append({"step": step, "status": "done before"})
                     continue
+                if self.cancel.is_set():
+                    report.append({"step": step, "status": "not run", "detail": "the job was stopped"})
+                    return False, report, f"{step}: not run, the job was stopped (timeout or saline jobs kill)"
                 try:
                     detail = funcs[step]()
                 except StepFailed as exc:

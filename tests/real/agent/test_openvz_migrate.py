@@ -159,3 +159,27 @@ def test_agent_function_reports_the_failed_step_and_how_to_resume(tmp_path: Path
     assert result.success is False and result.retcode == 2
     assert result.data["steps"] == [{"step": "check", "status": "failed", "detail": result.data["steps"][0]["detail"]}]
     assert "choose a larger size" in result.data["error"] and "run the same command again" in result.data["error"]
+
+
+def test_one_migration_per_target_and_a_stopped_job_resumes(tmp_path: Path):
+    import fcntl
+    import threading
+
+    from saline.states.engine.runner import Runner
+
+    private = tmp_path / "vz/private/103"
+    private.mkdir(parents=True)
+    conf = tmp_path / "103.conf"
+    shutil.copy(FIXTURES / "openvz/101.conf", conf)
+    args = MigrateArgs(ctid=103, name="web3", backing="dir", lxcpath=str(tmp_path / "lxc"), private=str(private), veconf=str(conf))
+    state = tmp_path / "state"
+    (state / "openvz").mkdir(parents=True)
+    with open(state / "openvz/web3.lock", "w") as held:  # a first run of the same migration, still copying
+        fcntl.flock(held, fcntl.LOCK_EX)
+        finished, report, failure = Migration(args, Runner(), state).run_all()
+    assert not finished and "another openvz.migrate of web3 is running" in failure
+    stopped = threading.Event()
+    stopped.set()
+    finished, report, failure = Migration(args, Runner(), state, stopped).run_all()
+    assert not finished and report == [{"step": "check", "status": "not run", "detail": "the job was stopped"}]
+    assert not (state / "openvz/web3.json").exists()
