@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from saline.states.engine.paths import NodePath
 from saline.states.system import lxc as lxcsys
-from saline.states.system.lvm import parse_size
+from saline.states.system.lvm import SizeText
 
 
 class MigrateArgs(BaseModel):
@@ -17,7 +17,7 @@ class MigrateArgs(BaseModel):
     ctid: int = Field(ge=1, le=2**31 - 1)
     name: lxcsys.ContainerName
     vg: str | None = None  # checked as an LVM name when a job is validated (no state engine at agent start)
-    size: str | None = None
+    size: SizeText | None = None
     backing: Literal["lvm", "dir"] = "lvm"  # dir: sites (and tests) without LVM
     lxcpath: NodePath = lxcsys.DEFAULT_LXCPATH
     link: str = "br0"
@@ -36,8 +36,6 @@ class MigrateArgs(BaseModel):
             from saline.states.modules.lvm import check_lvm_name
 
             check_lvm_name(self.vg)
-        if self.size is not None:
-            parse_size(self.size)
         return self
 
     @property

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import sys
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from saline.states.engine.base import CommandStep, Facts, Plan, Refuse, StateArgs, StateContext, state_function
 from saline.states.engine.paths import NodePath
 from saline.states.modules.fs import GrownArgs, GrownFacts, grown, grown_facts
 from saline.states.system import cib
-from saline.states.system.lvm import parse_size
+from saline.states.system.lvm import SizeText
 from saline.states.system.pcmk_status import ResourceStatus, local_node, resource_status
 
 WAIT_TIMEOUT = 120  # seconds: twice the seed's 60 s lxc stop timeout
@@ -31,15 +31,8 @@ WAIT_TIMEOUT = 120  # seconds: twice the seed's 60 s lxc stop timeout
 class VolumeArgs(StateArgs):
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.:-]*$")  # the container's Pacemaker resource (e.g. res_lxc_www)
     device: NodePath  # its rootfs volume, e.g. /dev/vg_node2/www
-    size: str | None = None  # the new LV size; None: grow the filesystem to fill the device
+    size: SizeText | None = None  # the new LV size; None: grow the filesystem to fill the device
     wait_timeout: int = Field(default=WAIT_TIMEOUT, ge=10, le=3600)
-
-    @field_validator("size")
-    @classmethod
-    def _size(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_size(value)
-        return value
 
 
 class VolumeFacts(Facts):

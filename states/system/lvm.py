@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import re
 
-from pydantic import BaseModel
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel
 
 from saline.states.engine.runner import Runner
 
@@ -28,6 +30,15 @@ def parse_size(text: str | int) -> int:
     if not m:
         raise ValueError(f"not a size: {text!r} (use e.g. 512M, 1G, 2T)")
     return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+def check_size(text: str) -> str:
+    parse_size(text)  # ValueError says what a size looks like
+    return text
+
+
+# A size argument as the user wrote it ("4G"), checked when the state is compiled.
+SizeText = Annotated[str, AfterValidator(check_size)]
 
 
 def human(size: int) -> str:
