@@ -204,6 +204,9 @@ class ResourceFacts(LiveFacts):
     handlers: dict[str, str] | None = None  # defaults found in the installed packages (None: DRBD 9's)
     handler_problem: str | None = None
     candidate_error: str | None = None  # what `drbdadm dump` said about the rendered file
+    # The file on the node means what the state renders (drbdadm dump, drbdadm's own
+    # normalized form, is the same for both): a hand-made or LCMC-made file is left as it is.
+    same_meaning: bool = False
     metadata: Literal["present", "absent", "in-use"] | None = None
     metadata_error: str | None = None
     adjust_pending: list[str] = Field(default_factory=list)
@@ -249,6 +252,11 @@ def find_handlers(args: ResourceArgs, syntax: Syntax, ctx: StateContext) -> tupl
     return found, None
 
 
+def _dumped(text: str) -> str:
+    """``drbdadm dump`` output without its comments (which name where it read the file)."""
+    return "\n".join(line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#"))
+
+
 def resource_facts(args: ResourceArgs, ctx: StateContext) -> ResourceFacts:
     target = ctx.runner.path(args.path)
     text = target.read_text() if target.exists() else None
@@ -274,13 +282,16 @@ def resource_facts(args: ResourceArgs, ctx: StateContext) -> ResourceFacts:
     facts.candidate_error = None if dump.ok else drbd_error(dump.stderr)
     if facts.candidate_error:
         return facts
+    if text is not None and text != candidate:
+        existing = ctx.runner.run(["drbdadm", "-c", "-", "dump", args.name], input=text, env=env)
+        facts.same_meaning = existing.ok and _dumped(existing.stdout) == _dumped(dump.stdout)
     if args.create_md and (live.status is None):
         md = ctx.runner.run(["drbdadm", "-c", "-", "dump-md", args.name], input=candidate, env=env)
         try:
             facts.metadata = metadata_state(md.rc, md.stderr)
         except ValueError as exc:
             facts.metadata_error = str(exc)
-    if live.status is not None and text == candidate:
+    if live.status is not None and (text == candidate or facts.same_meaning):
         dry = ctx.runner.run(_drbdadm(facts, "-d", "adjust", args.name), env=env)
         facts.adjust_pending = [line for line in dry.stdout.splitlines() if line.strip()]
     return facts
@@ -301,7 +312,7 @@ def resource(args: ResourceArgs, facts: ResourceFacts) -> Plan:
     env = facts.drbdadm_env
     steps: list = []
     changes: dict = {}
-    if facts.file_text != content:
+    if facts.file_text != content and not facts.same_meaning:
         steps.append(WriteFileStep(description=f"write {args.path}", path=args.path, content=content.encode(),
                                    makedirs=True))
         changes["diff"] = "".join(difflib.unified_diff((facts.file_text or "").splitlines(keepends=True),
@@ -320,7 +331,7 @@ def resource(args: ResourceArgs, facts: ResourceFacts) -> Plan:
         if facts.status is None:
             steps.append(CommandStep(description=f"bring {args.name} up", argv=_drbdadm(facts, "up", args.name), env=env))
             changes["up"] = True
-        elif facts.file_text != content or facts.adjust_pending:
+        elif (facts.file_text != content and not facts.same_meaning) or facts.adjust_pending:
             steps.append(CommandStep(description=f"adjust {args.name} to its configuration",
                                      argv=_drbdadm(facts, "adjust", args.name), env=env))
             changes["adjust"] = facts.adjust_pending or ["configuration changed"]

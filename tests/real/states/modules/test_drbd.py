@@ -275,3 +275,24 @@ def test_dopd_handler_without_the_heartbeat_package_is_refused(root: Path):
 def test_dopd_with_drbd_9_is_refused(root: Path):
     runner = hostname_runner("node1", root=root)
     assert_refused("drbd.resource", seed_args(fence_peer="dopd"), runner, files(root), "dopd is for DRBD 8.4")
+
+
+def test_a_hand_written_84_file_that_means_the_same_is_left_alone(root: Path):
+    """The seed's r1 as an admin (or LCMC) wrote it for DRBD 8.4: other layout, protocol at
+    the resource level, per-host device lines. drbdadm-84 dumps it like saline's file: no change."""
+    runner = hostname_runner("node1", root=root)
+    res = root / "etc/drbd.d/r1.res"
+    res.write_text(
+        "resource r1 {\n  protocol C;\n  disk { fencing resource-only; }\n"
+        '  handlers {\n    fence-peer "/usr/lib/drbd/crm-fence-peer.sh";\n'
+        '    after-resync-target "/usr/lib/drbd/crm-unfence-peer.sh";\n  }\n'
+        "  on node1 {\n    device /dev/drbd1;\n    disk /dev/md3;\n    address 10.0.1.1:7789;\n    meta-disk internal;\n  }\n"
+        "  on node2 {\n    device /dev/drbd1;\n    disk /dev/md3;\n    address 10.0.1.2:7789;\n    meta-disk internal;\n  }\n}\n")
+    before = files(root)()
+    for test in (True, False):
+        result = run("drbd.resource", seed_args_84(), runner, test=test)
+        assert result.result is True and result.changes == {}, result
+    assert files(root)() == before
+    # A real difference (protocol A) is still written.
+    changed = run("drbd.resource", seed_args_84(protocol="A"), runner)
+    assert changed.result is True and "protocol A;" in res.read_text()

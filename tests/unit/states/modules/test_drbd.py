@@ -172,3 +172,12 @@ def test_missing_handler_package_or_node_ids_refused():
     with pytest.raises(Refuse, match="DRBD 9 needs node_id"):
         resource(no_ids, facts(syntax="9"))
     assert "node-id" not in resource(no_ids, facts(syntax="8.4", handlers={})).steps[0].content.decode()
+
+
+def test_a_file_that_means_the_same_is_not_rewritten():
+    a = args()
+    same = facts(file_text="resource r1 { hand-written }\n", same_meaning=True, metadata="present",
+                 status=status("events2_connected_primary.txt"))
+    assert resource(a, same).empty
+    differs = facts(file_text="resource r1 { hand-written }\n", metadata="present", status=status("events2_connected_primary.txt"))
+    assert [s.kind for s in resource(a, differs).steps] == ["write", "cmd"]
