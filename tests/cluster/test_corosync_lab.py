@@ -178,3 +178,34 @@ def test_crypto_on_with_restart_cluster_following_the_reported_steps(lab, restor
     path = lab.node_root("node1") / "etc/corosync/authkey"
     other = {"name": "authkey", "key": base64.b64encode(os.urandom(256)).decode()}
     assert_refused("corosync.authkey", other, lab.runner("node1"), path.read_bytes, "restart: cluster")
+
+
+@pytest.mark.parametrize("change, shown", [
+    ({"cluster_name": "renamed"}, "cluster_name (salinelab → renamed)"),
+    ({"transport": "udpu"}, "transport (knet → udpu)"),
+    ({"nodes": "node2-address"}, "node node2 ring0_addr"),
+])
+def test_restart_only_changes_refused_on_the_running_lab(lab, restore_corosync, change, shown):
+    args = lab_conf_args(lab, token=lab.token)
+    if change.get("nodes"):
+        args["nodes"][1]["ring0_addr"] = f"{lab.cluster_net}.99"
+    else:
+        args.update(change)
+    conf = lab.node_root("node1") / "etc/corosync/corosync.conf"
+    refused = assert_refused("corosync.config", args, lab.runner("node1"), conf.read_bytes, "restart: cluster")
+    assert shown in refused.comment
+
+
+def test_a_reload_really_keeps_the_old_cluster_name(lab, restore_corosync):
+    """Why cluster_name is restart-only: written with restart: cluster and reloaded by hand
+    anyway, corosync keeps running under the old name (its cmap) and the state still says so."""
+    args = {**lab_conf_args(lab, token=lab.token), "cluster_name": "renamed", "restart": "cluster"}
+    for node in lab.nodes:
+        res = run("corosync.config", args, lab.runner(node))
+        assert res.result is True and res.changes["reloaded"] is False
+    assert lab.exec("node1", ["corosync-cfgtool", "-R"]).rc == 0
+    name = lab.exec("node1", ["corosync-cmapctl", "totem.cluster_name"], check=True).stdout
+    assert name.strip().endswith(f"= {lab.cluster_name}")
+    again = run("corosync.config", args, lab.runner("node1"))
+    assert again.changes == {} and "still runs the old cluster_name" in again.comment
+    lab.wait_cluster(timeout=10)
