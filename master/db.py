@@ -6,6 +6,8 @@ import os
 import sqlite3
 from pathlib import Path
 
+from saline.protocol.safedirs import check_file, ensure_private_dir
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS keys (
     agent_id    TEXT PRIMARY KEY,
@@ -44,7 +46,10 @@ CREATE INDEX IF NOT EXISTS jobs_created ON jobs(created_at);
 
 def open_db(path: Path) -> sqlite3.Connection:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # It holds the accepted agent keys: whoever can replace it chooses which agents we trust.
+    ensure_private_dir(path.parent, "database directory")
+    if path.exists():
+        check_file(path, "database")
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     os.chmod(path, 0o600)
     conn.execute("PRAGMA journal_mode=WAL")

@@ -77,3 +77,18 @@ def test_directory_or_key_file_owned_by_another_user_is_refused(tmp_path: Path, 
     os.chown(pki / "master.pub", stranger.pw_uid, -1)
     with pytest.raises(UnsafePathError, match=f"pinned master key {pki / 'master.pub'} is owned by {stranger.pw_name}"):
         pinned_bundle(pki)
+
+
+def test_master_database_another_user_could_replace_is_refused(tmp_path: Path, stranger) -> None:
+    """The database holds the accepted agent keys."""
+    from saline.master.db import open_db
+
+    db_dir = tmp_path / "db"
+    open_db(db_dir / "jobs.sqlite").close()
+    os.chown(db_dir / "jobs.sqlite", stranger.pw_uid, -1)
+    with pytest.raises(UnsafePathError, match=f"database {db_dir / 'jobs.sqlite'} is owned by {stranger.pw_name}"):
+        open_db(db_dir / "jobs.sqlite")
+    os.chown(db_dir / "jobs.sqlite", 0, -1)
+    os.chmod(db_dir, 0o777)
+    with pytest.raises(UnsafePathError, match="database directory"):
+        open_db(db_dir / "jobs.sqlite")
