@@ -113,3 +113,10 @@ def test_volume_grown_refused_while_the_resource_runs_on_the_peer(standin, loops
 
     assert_refused("lxc.volume_grown", {"name": RSC, "device": device}, runner, snapshot, "runs on node2")
     assert_refused("lxc.volume_grown", {"name": "no_such_rsc", "device": device}, runner, snapshot, "not in the cluster")
+    # Unmanaged (an operator's maintenance): Pacemaker would not stop it, so nothing may be grown.
+    lab.exec("node1", ["cibadmin", "--replace", "-o", "constraints", "-X", location("node1")], check=True)
+    wait_for(f"{RSC} back on node1", lambda: lab.resource_location("node1", RSC) == ["node1"])
+    lab.exec("node1", ["crm_resource", "--resource", RSC, "--meta", "--set-parameter", "is-managed", "--parameter-value", "false"], check=True)
+    wait_for(f"{RSC} unmanaged", lambda: not parse_resources(lab.exec("node1", CRM_MON_ARGV, check=True).stdout)[RSC].managed)
+    assert_refused("lxc.volume_grown", {"name": RSC, "device": device}, runner, snapshot, "unmanaged")
+    lab.exec("node1", ["crm_resource", "--resource", RSC, "--meta", "--delete-parameter", "is-managed"], check=True)
