@@ -105,6 +105,16 @@ class MkdirStep(BaseModel):
     parents: bool = True
 
 
+class SymlinkStep(BaseModel):
+    """``path`` becomes a symlink to ``target`` (made under a temp name, renamed over ``path``)."""
+
+    kind: Literal["symlink"] = "symlink"
+    description: str
+    path: str
+    target: str
+    makedirs: bool = False
+
+
 class RemoveStep(BaseModel):
     kind: Literal["remove"] = "remove"
     description: str
@@ -113,7 +123,7 @@ class RemoveStep(BaseModel):
 
 
 Step = Annotated[
-    Union[CommandStep, WriteFileStep, SetAttrsStep, MkdirStep, RemoveStep],
+    Union[CommandStep, WriteFileStep, SetAttrsStep, MkdirStep, RemoveStep, SymlinkStep],
     Field(discriminator="kind"),
 ]
 
@@ -268,6 +278,18 @@ def _remove(dir_fd: int, name: str, recursive: bool) -> None:
         os.rmdir(name, dir_fd=dir_fd)
 
 
+def _link(dir_fd: int, name: str, target: str) -> None:
+    """A new symlink under a random name, renamed over ``name``: the path is the old entry or
+    the new link, never missing, and an existing link is replaced, not followed."""
+    tmp = f".{name}.saline-link-{secrets.token_hex(6)}"
+    os.symlink(target, tmp, dir_fd=dir_fd)
+    try:
+        os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    except BaseException:
+        os.unlink(tmp, dir_fd=dir_fd)
+        raise
+
+
 def execute_step(step: Step, runner: Runner) -> CommandResult | None:
     """Run one step for real. Raises CommandError / OSError on failure.
 
@@ -285,6 +307,8 @@ def execute_step(step: Step, runner: Runner) -> CommandResult | None:
         parents = (step.dir_mode, step.user, step.group)
     elif isinstance(step, MkdirStep) and step.parents:
         parents = (step.mode, step.user, step.group)
+    elif isinstance(step, SymlinkStep) and step.makedirs:
+        parents = (None, None, None)
     dir_fd, name, _ = safefs.open_parent(
         runner.root, step.path, create=parents is not None,
         made=(lambda fd: _set_attrs(fd, *parents)) if parents is not None else None,
@@ -307,6 +331,10 @@ def execute_step(step: Step, runner: Runner) -> CommandResult | None:
                 _set_attrs(fd, step.mode, step.user, step.group)
             finally:
                 os.close(fd)
+        elif isinstance(step, SymlinkStep):
+            if name is None:
+                raise IsADirectoryError(errno.EISDIR, f"{step.path} is the state root")
+            _link(dir_fd, name, step.target)
         elif isinstance(step, RemoveStep):
             if name is None:
                 raise PermissionError(errno.EPERM, "refusing to remove the state root")

@@ -57,6 +57,7 @@ class FileFacts(Facts):
     mode: int | None = None
     user: str | None = None
     group: str | None = None
+    link_target: str | None = None  # what a symlink points to
     parent_exists: bool = True
     # Requested user/group names the node does not know (refused before anything runs).
     unknown_owners: list[str] = Field(default_factory=list)
@@ -99,6 +100,7 @@ def observe(runner: Runner, path: str, *, user: str | None = None, group: str | 
     return FileFacts(
         path=path,
         kind=kind,
+        link_target=os.readlink(target) if kind == "symlink" else None,
         content=target.read_bytes() if kind == "file" else None,
         mode=stat.S_IMODE(st.st_mode),
         user=_name_of(pwd.getpwuid, st.st_uid),
@@ -162,12 +164,12 @@ def _text_of(facts: FileFacts) -> str:
         raise Refuse(str(exc)) from None
 
 
-def edit_plan(facts: FileFacts, edit: Callable[[str], str], *, create: bool = False) -> Plan:
+def edit_plan(facts: FileFacts, edit: Callable[[str], str], *, create: bool = False, makedirs: bool = False) -> Plan:
     """Plan for the line-editing functions: read the text, edit it, write it back if it differs."""
     if facts.kind == "missing":
         if not create:
             raise Refuse(f"{facts.path} does not exist")
-        _refuse_missing_parent(facts, makedirs=False)
+        _refuse_missing_parent(facts, makedirs=makedirs)
         old: str | None = None
     elif facts.kind != "file":
         raise Refuse(f"{facts.path} is a {facts.kind}, not a regular file")
@@ -181,7 +183,7 @@ def edit_plan(facts: FileFacts, edit: Callable[[str], str], *, create: bool = Fa
         return Plan(comment=f"File {facts.path} is in the correct state")
     verb = "Create" if old is None else "Edit"
     return Plan(
-        steps=[WriteFileStep(description=f"{verb} {facts.path}", path=facts.path, content=new.encode())],
+        steps=[WriteFileStep(description=f"{verb} {facts.path}", path=facts.path, content=new.encode(), makedirs=makedirs)],
         changes={"diff": unified_diff(facts.path, old, new)},
     )
 

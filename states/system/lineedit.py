@@ -242,3 +242,41 @@ def line(
             return text
         bodies.insert(at, _indent_like(bodies[at], content, indent))
     return lines.text()
+
+
+def _squeezed(text: str) -> str:
+    return " ".join(text.split())
+
+
+def append(text: str, chunks: list[str]) -> str:
+    """Salt's file.append: each chunk added at the end unless the file already holds it
+    (compared with runs of whitespace as one space, as Salt's search does)."""
+    out = text
+    for chunk in chunks:
+        if _squeezed(chunk) and _squeezed(chunk) in _squeezed(out):
+            continue
+        if out and not out.endswith("\n"):
+            out += "\n"
+        out += chunk if chunk.endswith("\n") else chunk + "\n"
+    return out
+
+
+def replace(text: str, pattern: str, repl: str, *, count: int = 0, flags: int = re.MULTILINE,
+            append_if_not_found: bool = False, prepend_if_not_found: bool = False,
+            not_found_content: str | None = None) -> str:
+    """Salt's file.replace: ``re.sub`` over the whole text; when nothing matches, optionally
+    add ``not_found_content`` (default: ``repl``) at the end or the start, unless it is there."""
+    try:
+        regex = re.compile(pattern, flags)
+    except re.error as exc:
+        raise EditError(f"pattern {pattern!r} is not a valid regular expression: {exc}") from None
+    if regex.search(text):
+        return regex.sub(repl, text, count=count)
+    if not (append_if_not_found or prepend_if_not_found):
+        return text
+    content = repl if not_found_content is None else not_found_content
+    if content in text.splitlines():
+        return text
+    if append_if_not_found:
+        return (text if not text or text.endswith("\n") else text + "\n") + content + "\n"
+    return content + "\n" + text

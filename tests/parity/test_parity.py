@@ -305,3 +305,33 @@ def test_failhard_stops_the_run(sides) -> None:
           file.managed: [{name: {out}/never}, {contents: never}]
     """)
     assert not any("never" in key for key in applied["saline"])
+
+
+def test_file_append_replace_symlink(sides) -> None:
+    def setup(out: Path) -> None:
+        (out / "profile").write_text("export A=1\nexport B=2\n")
+        (out / "sshd").write_text("PermitRootLogin yes\nX 1\n")
+
+    same_everywhere(sides, """
+        {out}/profile:
+          file.append:
+            - text:
+              - export B=2
+              - export C=3
+        {out}/new-list:
+          file.append:
+            - text: one
+        {out}/sshd:
+          file.replace:
+            - pattern: ^PermitRootLogin .*$
+            - repl: PermitRootLogin no
+        banner:
+          file.replace:
+            - name: {out}/sshd
+            - pattern: ^Banner .*$
+            - repl: Banner /etc/issue
+            - append_if_not_found: true
+        {out}/link:
+          file.symlink:
+            - target: /usr/bin/vim
+    """, setup=setup)
