@@ -156,3 +156,16 @@ def test_master_leaves_existing_socket_dirs_alone_and_refuses_shared_ones(tmp_pa
         assert stat.S_IMODE(os.stat(run / "master.sock").st_mode) == 0o600
     finally:
         d.close()
+
+
+def test_agent_leaves_existing_key_and_state_dirs_alone(deployment):
+    """#12 item 2: directories the admin made keep their mode; only those saline makes are 0700."""
+    d = deployment
+    home = d.base / "node1"
+    for sub in ("pki", "state"):
+        (home / sub).mkdir(parents=True)
+        os.chmod(home / sub, 0o755)
+    d.add_agent("node1")
+    d.wait_agent_state("node1", "pending")
+    assert {sub: stat.S_IMODE(os.stat(home / sub).st_mode) for sub in ("pki", "state")} == {"pki": 0o755, "state": 0o755}
+    assert stat.S_IMODE(os.stat(home / "pki" / "curve.key").st_mode) == 0o600
