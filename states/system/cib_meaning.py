@@ -35,6 +35,7 @@ CONSTRAINTS = ("rsc_location", "rsc_colocation", "rsc_order", "rsc_ticket", "res
 # Meta attributes Pacemaker reads as booleans (crm_is_true: yes/on/y/1/true).
 BOOLEAN_META = ("notify", "promotable", "globally-unique", "interleave", "ordered", "is-managed", "maintenance",
                 "critical", "allow-migrate", "requires-quorum")
+SET_TAGS = ("instance_attributes", "meta_attributes", "operations", "utilization")
 _TRUE, _FALSE = ("true", "yes", "on", "y", "1"), ("false", "no", "off", "n", "0")
 
 
@@ -105,6 +106,10 @@ def _normalize(el: ET.Element, top: bool = False) -> None:
         _normalize(child)
     if el.tag in ("meta_attributes", "instance_attributes", "utilization"):
         _sort_children(el, lambda c: (c.tag, c.get("name", "")))
+    elif el.tag in ("primitive", "group", "clone", "bundle"):
+        # Where a resource's attribute sets and operations sit among its children means
+        # nothing (pcs puts a clone's meta after its primitive, crmsh before); members keep their order.
+        _sort_children(el, lambda c: (0, SET_TAGS.index(c.tag)) if c.tag in SET_TAGS else (1, 0))
     elif el.tag == "operations":
         _sort_children(el, lambda c: (c.get("name", ""), c.get("interval", ""), c.get("role", "")))
 

@@ -100,3 +100,46 @@ def test_declaring_an_ms_as_a_plain_clone_is_refused(crmsh_cib):
     before = path.read_bytes()
     res = run("pacemaker.clone", {"name": "ms_drbd_1", "resource": "drbd_1"}, runner)
     assert res.result is False and "promotable: true" in res.comment and path.read_bytes() == before
+
+
+PCS_COMMANDS = [
+    ["resource", "create", "drbd_1", "ocf:linbit:drbd", "drbd_resource=r1", "op", "monitor", "interval=29s",
+     "role=Promoted", "timeout=20s", "op", "monitor", "interval=31s", "role=Unpromoted", "timeout=20s", "--no-default-ops"],
+    ["resource", "promotable", "drbd_1", "ms_drbd_1", "promoted-max=1", "promoted-node-max=1", "clone-max=2",
+     "clone-node-max=1", "notify=true"],
+    ["resource", "create", "fs_1", "ocf:heartbeat:Filesystem", "device=/dev/vg_node1/lv_node1", "directory=/lxc1",
+     "fstype=ext4", "--no-default-ops", "--group", "grp_lxc1"],
+    ["constraint", "colocation", "add", "grp_lxc1", "with", "Promoted", "ms_drbd_1", "INFINITY", "id=col1"],
+    ["constraint", "order", "promote", "ms_drbd_1", "then", "start", "grp_lxc1", "id=ord1"],
+]
+PCS_SLS = [
+    ("pacemaker.primitive", {"name": "drbd_1", "agent": "ocf:linbit:drbd", "params": {"drbd_resource": "r1"},
+                             "ops": [{"name": "monitor", "interval": "29s", "role": "Promoted", "timeout": "20s"},
+                                     {"name": "monitor", "interval": "31s", "role": "Unpromoted", "timeout": "20s"}]}),
+    ("pacemaker.clone", {"name": "ms_drbd_1", "resource": "drbd_1", "promotable": True, "meta": {
+        "promoted-max": 1, "promoted-node-max": 1, "clone-max": 2, "clone-node-max": 1, "notify": True}}),
+    # pcs gives a monitor op even with --no-default-ops; the SLS says so too
+    ("pacemaker.primitive", {"name": "fs_1", "agent": "ocf:heartbeat:Filesystem", "params": {
+        "device": "/dev/vg_node1/lv_node1", "directory": "/lxc1", "fstype": "ext4"},
+        "ops": [{"name": "monitor", "interval": "20s", "timeout": "40s"}]}),
+    ("pacemaker.group", {"name": "grp_lxc1", "members": ["fs_1"]}),
+    ("pacemaker.colocation", {"name": "col1", "resource": "grp_lxc1", "with_resource": "ms_drbd_1",
+                              "with_rsc_role": "Promoted"}),
+    ("pacemaker.order", {"name": "ord1", "first": "ms_drbd_1", "first_action": "promote", "then": "grp_lxc1"}),
+]
+
+
+@pytest.mark.skipif(shutil.which("pcs") is None, reason="pcs not installed")
+def test_pcs_made_cib_is_adopted_with_no_change(tmp_path):
+    """pcs spells it yet another way (meta after the primitive, rsc-role="Started", its op
+    ids): the same SLS means the same, nothing is written."""
+    path = tmp_path / "cib.xml"
+    path.write_text(subprocess.run(["cibadmin", "--empty"], capture_output=True, text=True, check=True).stdout)
+    for argv in PCS_COMMANDS:
+        subprocess.run(["pcs", "-f", str(path), *argv], check=True, capture_output=True, timeout=120)
+    runner = Runner(env={**os.environ, "CIB_file": str(path)})
+    assert 'rsc-role="Started"' in runner.run(QUERY_ARGV, check=True).stdout
+    before = path.read_bytes()
+    results = apply_all(PCS_SLS, runner)
+    assert failures(results) == [] and {r.id: r.changes for r in results if r.changes} == {}
+    assert path.read_bytes() == before

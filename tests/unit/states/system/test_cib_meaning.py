@@ -34,6 +34,11 @@ def el(xml: str) -> ET.Element:
      '<clone id="ms"><meta_attributes id="ms-meta_attributes"><nvpair id="a" name="promotable" value="true"/>'
      '<nvpair id="b" name="notify" value="true"/><nvpair id="c" name="promoted-max" value="1"/></meta_attributes>'
      '<primitive id="p" class="ocf" provider="linbit" type="drbd"/></clone>'),
+    # pcs puts a clone's meta after its primitive
+    ('<clone id="c"><primitive id="p" class="ocf" provider="pacemaker" type="Stateful"/><meta_attributes id="m">'
+     '<nvpair id="n" name="promotable" value="true"/></meta_attributes></clone>',
+     '<clone id="c"><meta_attributes id="c-meta_attributes"><nvpair id="x" name="promotable" value="true"/>'
+     '</meta_attributes><primitive id="p" class="ocf" provider="pacemaker" type="Stateful"/></clone>'),
     # op ids, op order, role names and duration spelling
     ('<primitive id="p" class="ocf" provider="linbit" type="drbd"><operations>'
      '<op id="p-monitor-31s" name="monitor" interval="31s" role="Slave" timeout="20s"/>'
@@ -57,6 +62,9 @@ def test_same_meaning(theirs, ours):
     ('<primitive id="p" class="ocf" provider="pacemaker" type="Dummy"><operations><op id="x" name="monitor" interval="10s"/></operations></primitive>',
      '<primitive id="p" class="ocf" provider="pacemaker" type="Dummy"><operations><op id="x" name="monitor" interval="11s"/></operations></primitive>'),
     ('<primitive id="p" class="ocf" provider="pacemaker" type="Dummy"/>', '<primitive id="q" class="ocf" provider="pacemaker" type="Dummy"/>'),
+    # a group's members keep their order
+    ('<group id="g"><primitive id="a" class="ocf" provider="pacemaker" type="Dummy"/><primitive id="b" class="ocf" provider="pacemaker" type="Dummy"/></group>',
+     '<group id="g"><primitive id="b" class="ocf" provider="pacemaker" type="Dummy"/><primitive id="a" class="ocf" provider="pacemaker" type="Dummy"/></group>'),
 ])
 def test_different_meaning(a, b):
     assert not same(el(a), el(b))
