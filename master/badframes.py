@@ -52,11 +52,11 @@ class BadFrameLimiter:
         """True while this connection's bad frames are over the limit: drop its frames unread."""
         return self._budget(peer, time.time() if now is None else now).count >= self.limit
 
-    def bad_frame(self, peer: bytes, who: str, reason: str, now: float | None = None) -> None:
+    def bad_frame(self, peer: bytes, who: str, reason: str, now: float | None = None, kind: str = "bad-frame") -> None:
         b = self._budget(peer, time.time() if now is None else now)
         b.count += 1
         if b.count < self.limit:
-            self.ratelog.warning(who, "bad-frame", "bad frame from %s: %s", who, reason, now=now)
+            self.ratelog.warning(who, kind, "bad frame from %s: %s", who, reason, now=now)
         elif not b.muted_logged:
             b.muted_logged = True
             self.ratelog.warning(who, "muted", "too many bad frames from %s; dropping its frames unread for up to a "

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from .budget import Rate
+from .retention import Retention
 from .defaults import DEFAULT_CONFIG, DEFAULT_CONTROL_SOCKET
 
 __all__ = ["DEFAULT_CONFIG", "MasterConfig", "master_config_in"]
@@ -45,6 +46,11 @@ class MasterConfig(BaseModel):
     # Per accepted agent key, and per key / per address for keys that are not accepted.
     agent_budget: Rate = Rate(bytes_per_s=32 * 1024 * 1024, decode_per_s=0.25)
     stranger_budget: Rate = Rate(bytes_per_s=64 * 1024, decode_per_s=0.02)
+    # Events one agent may send per second (burst: 10 s worth); over it they are not
+    # acked, so the agent's spool sends them again later.
+    events_per_s: float = Field(default=20.0, gt=0)
+    # How long jobs and events are kept (master/retention.py).
+    retention: Retention = Retention()
     # Reaction files (*.yaml) for events; read at start, errors refuse the start.
     reactor_dir: Path | None = Path("/etc/saline/reactor.d")
 

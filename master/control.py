@@ -11,7 +11,7 @@ from pydantic import TypeAdapter, ValidationError
 from saline.protocol.codec import describe_validation_error, unpack
 from saline.protocol.control import (
     AgentsRequest, ApplyRequest, ControlReply, ControlRequest, EventsRequest, JobKillRequest, JobsActiveRequest,
-    JobShowRequest, JobsListRequest, JobWaitRequest, KeysRequest, PingRequest, RunRequest,
+    JobShowRequest, JobsPruneRequest, JobsListRequest, JobWaitRequest, KeysRequest, PingRequest, RunRequest,
 )
 from saline.protocol.errors import ProtocolError
 
@@ -112,6 +112,13 @@ class ControlHandler:
                              agents=agents)
         self.m.wait_for(client, jid, req.timeout + RETURN_GRACE, self._job_reply)
         return None
+
+    def op_jobs_prune(self, client: bytes, req: JobsPruneRequest) -> ControlReply:
+        from .retention import prune
+
+        done = prune(self.m.jobs.conn, self.m.cfg.retention, jobs_days=req.older_than_days,
+                     events_days=req.events_older_than_days)
+        return ControlReply(ok=True, data=done)
 
     def op_jobs_list(self, client: bytes, req: JobsListRequest) -> ControlReply:
         return ControlReply(ok=True, data=self.m.jobs.recent(req.limit))

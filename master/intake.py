@@ -21,7 +21,7 @@ from saline.protocol.errors import ProtocolError
 from saline.protocol.ratelog import RateLimitedLog
 
 from .badframes import BadFrameLimiter
-from .budget import CostBudget
+from .budget import CostBudget, Rate
 from .config import MasterConfig
 from .keystore import KeyRecord, KeyStore
 
@@ -51,6 +51,16 @@ class Intake:
         self.kind_limit = {"hello": cfg.max_hello_frame, "event": cfg.max_event_frame,
                            "heartbeat": SMALL_FRAME, "error": SMALL_FRAME, "return": cfg.max_frame}
         self.dropped = 0  # frames dropped unread because their source was over budget
+        # Events per agent: the bucket's "bytes" count events here (one each).
+        self.event_rate = CostBudget(Rate(bytes_per_s=cfg.events_per_s, decode_per_s=1.0, burst_s=10.0))
+
+    def event_allowed(self, agent_id: str) -> bool:
+        """Over its event rate an agent's events are not stored nor acked: its spool resends them."""
+        if self.event_rate.allow(agent_id, 1):
+            return True
+        self.ratelog.warning(agent_id, "event-rate", "%s sends more than %g events/s; events not acked for now "
+                             "(the agent resends them)", agent_id, self.cfg.events_per_s)
+        return False
 
     def admit(self, frames: list[zmq.Frame]) -> Admitted | None:
         if len(frames) != 2:
@@ -92,7 +102,7 @@ class Intake:
         kind_limit = self.kind_limit.get(msg.kind)
         if kind_limit is not None and size > kind_limit:
             self.bad_frames.bad_frame(rid, who, f"{msg.kind} of {size} bytes exceeds the limit of {kind_limit} "
-                                      f"for {msg.kind} messages")
+                                      f"for {msg.kind} messages", kind=f"oversize {msg.kind}")
             return None
         return Admitted(rid, curve_key, address, rec, msg, size)
 

@@ -12,6 +12,7 @@ import logging
 import os
 import queue
 import signal
+import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ from .control import ControlHandler
 from .db import open_db
 from .intake import Intake
 from .jobsize import check_frame
+from .retention import prune
 from .returns import checked as checked_return
 from .events.intake import EventIntake
 from .events.store import EventStore
@@ -163,12 +165,23 @@ class Master:
                     self._run_soon()
                 self._expire_waiters()
                 self.ratelog.flush()
+                self._maybe_prune()
                 self.event_intake.tick(time.time())
         finally:
             self.close()
 
     def stop(self) -> None:
         self.running = False
+
+    def _maybe_prune(self) -> None:
+        now = time.monotonic()
+        if now < getattr(self, "_next_prune", 0.0):
+            return
+        self._next_prune = now + self.cfg.retention.interval
+        try:
+            prune(self.conn, self.cfg.retention)
+        except sqlite3.Error as exc:
+            log.error("pruning old jobs and events failed: %s", exc)
 
     def call_soon(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` on the loop thread (which owns the sockets and the database). Thread-safe."""
@@ -257,6 +270,8 @@ class Master:
             self._on_return(rid, rec, msg)
         elif isinstance(msg, Event):
             self.presence.seen(aid, rid, address)
+            if not self.intake.event_allowed(aid):
+                return
             try:
                 seq = self.event_intake.receive(rec, msg)
             except ProtocolError as exc:

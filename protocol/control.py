@@ -58,6 +58,14 @@ class JobsListRequest(_Req):
     limit: int = Field(default=20, ge=1, le=1000)
 
 
+class JobsPruneRequest(_Req):
+    """Delete jobs (and events) older than the given days now; None: the master's retention setting."""
+
+    op: Literal["jobs_prune"] = "jobs_prune"
+    older_than_days: float | None = Field(default=None, ge=0)
+    events_older_than_days: float | None = Field(default=None, ge=0)
+
+
 class JobShowRequest(_Req):
     op: Literal["job_show"] = "job_show"
     jid: Jid
@@ -102,7 +110,7 @@ class PingRequest(_Req):
 
 ControlRequest = Annotated[
     Union[RunRequest, ApplyRequest, KeysRequest, AgentsRequest, JobsListRequest, JobShowRequest, JobWaitRequest, EventsRequest, PingRequest,
-          JobsActiveRequest, JobKillRequest],
+          JobsActiveRequest, JobKillRequest, JobsPruneRequest],
     Field(discriminator="op"),
 ]
 

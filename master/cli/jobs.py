@@ -105,3 +105,22 @@ def jobs_kill(c: Ctx, jid: str) -> None:
     if code == EXIT_OK and not c.structured:
         consoles.out.print(f"job {jid} is stopping; its return: saline jobs wait {jid}", markup=False)
     sys.exit(code)
+
+
+@jobs.command("prune")
+@click.option("--older-than", "older_than", type=float, default=None,
+              help="delete jobs older than this many days (default: the master's retention.jobs_days)")
+@click.option("--events-older-than", "events_older_than", type=float, default=None,
+              help="delete events older than this many days (default: retention.events_days)")
+@json_opt
+@click.pass_obj
+def jobs_prune(c: Ctx, older_than: float | None, events_older_than: float | None) -> None:
+    """Delete old jobs (with their returns) and events now; the master also does this by itself
+    every retention.interval seconds, and keeps at most retention.max_jobs / max_events."""
+    done = c.ask({"op": "jobs_prune", "older_than_days": older_than, "events_older_than_days": events_older_than},
+                 60).data
+    if c.structured:
+        dump(done, c.out)
+        return
+    consoles.out.print(f"pruned {done['jobs']} job(s) with {done['returns']} return(s), "
+                       f"{done['events']} event(s) with {done['reactions']} reaction(s)", markup=False)
