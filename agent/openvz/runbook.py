@@ -1,8 +1,9 @@
 """The migration, in the seed's order; each step is recorded when it succeeded.
 
     check        du of the private area vs the LV size (refuse if it does not fit)
-    create       lxc.present: the LV-backed container, ve.conf translated (memory, swap,
-                 cpu, hostname, 32-bit → lxc.arch), the seed's base config, fixed MAC on br0
+    create       lxc.present without a template: lvcreate + mkfs, lxc-create -t none, ve.conf
+                 translated (memory, swap, cpu, hostname, 32-bit → lxc.arch), the seed's base
+                 config, fixed MAC on br0
     copy_live    rsync -aHAX --numeric-ids while the source still runs
     stop_source  vzctl stop CTID
     copy_final   rsync -aHAX --numeric-ids --delete
@@ -135,10 +136,7 @@ class Migration:
                    "cap_drop": BASE_CAP_DROP, **translated, "config": {**BASE_CONFIG, **translated.get("config", {})}}
         if self.args.backing == "lvm":
             present.update(vgname=self.args.vg, size=self.args.size)
-        comment = self.state("lxc.present", present)
-        if self.args.backing == "dir":
-            self.runner.path(self.rootfs()).mkdir(parents=True, exist_ok=True)
-        return comment
+        return self.state("lxc.present", present)
 
     def copy(self, final: bool) -> str:
         self.guard_copy()

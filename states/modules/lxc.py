@@ -22,10 +22,12 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from saline.states.engine.base import CommandStep, Facts, Plan, Refuse, StateArgs, StateContext, WriteFileStep, state_function
+from saline.states.engine.base import CommandStep, Facts, MkdirStep, Plan, Refuse, StateArgs, StateContext, WriteFileStep, state_function
 from saline.states.engine.paths import NodePath
 from saline.states.modules.lvm import LvmName
 from saline.states.system import lxc as lxcsys
+from saline.states.modules.blockdev import mkfs_argv
+from saline.states.system.blkid import BlockContent, probe
 from saline.states.system.lvm import LV, human, lvs, parse_size
 from saline.states.system.lxcconf import (ConfigError, Desired, LxcConfig, apply_desired, check_value, desired_to_json, drift,
                                           same_value, unified_diff)
@@ -115,6 +117,7 @@ class PresentFacts(Facts):
     cgroup: Literal["v1", "v2"]
     owner: lxcsys.PacemakerOwner | None
     lv: LV | None = None
+    lv_content: BlockContent | None = None  # what is on an existing LV (None: no LV)
     state: str = "absent"
 
 
@@ -124,12 +127,14 @@ def present_facts(args: PresentArgs, ctx: StateContext) -> PresentFacts:
     if args.backing == "lvm" and args.vgname:
         found = lvs(ctx.runner, f"{args.vgname}/{args.lv}")
         lv = found[0] if found else None
+    lv_content = probe(ctx.runner, f"/dev/{args.vgname}/{args.lv}") if lv is not None else None
     return PresentFacts(
         config_text=path.read_text(errors="surrogateescape") if path.exists() else None,
         config_host_path=str(path),
         cgroup=lxcsys.cgroup_version(ctx.runner),
         owner=lxcsys.pacemaker_owner(ctx.runner, args.name),
         lv=lv,
+        lv_content=lv_content,
         state=lxcsys.state(ctx.runner, str(ctx.runner.path(args.lxcpath)), args.name) if path.exists() else "absent",
     )
 
@@ -163,7 +168,7 @@ def desired(args: PresentArgs, facts: PresentFacts) -> Desired:
     if args.backing == "lvm":
         single["lxc.rootfs.path"] = f"lvm:/dev/{args.vgname}/{args.lv}"
     else:
-        single["lxc.rootfs.path"] = f"dir:{args.rootfs or f'{args.lxcpath}/{args.name}/rootfs'}"
+        single["lxc.rootfs.path"] = f"dir:{_rootfs_dir(args)}"
     if args.arch:
         single["lxc.arch"] = args.arch
     if args.link is not None:
@@ -201,16 +206,51 @@ def _fssize(size: str) -> str:
 
 
 def _create_argv(args: PresentArgs) -> list[str]:
-    argv = ["lxc-create", "-P", args.lxcpath, "-n", args.name, "-t", args.template or "none"]
+    if args.template is None:
+        # "-t none" makes no rootfs at all (lxc-create ignores -B then): the storage is
+        # made by the plan's own steps, lxc-create only writes the config.
+        return ["lxc-create", "-P", args.lxcpath, "-n", args.name, "-t", "none"]
+    argv = ["lxc-create", "-P", args.lxcpath, "-n", args.name, "-t", args.template]
     if args.backing == "lvm":
         assert args.size is not None and args.vgname is not None
         argv += ["-B", "lvm", "--vgname", args.vgname, "--lvname", args.lv, "--fstype", args.fstype,
                  "--fssize", _fssize(args.size)]
     else:
-        argv += ["-B", "dir", "--dir", args.rootfs or f"{args.lxcpath}/{args.name}/rootfs"]
+        argv += ["-B", "dir", "--dir", _rootfs_dir(args)]
     if args.template_args:
         argv += ["--", *args.template_args]
     return argv
+
+
+def _rootfs_dir(args: PresentArgs) -> str:
+    return args.rootfs or f"{args.lxcpath}/{args.name}/rootfs"
+
+
+def _storage_steps(args: PresentArgs, facts: PresentFacts) -> list:
+    """Without a template, the rootfs storage is saline's to make: an empty directory, or
+    the LV with a filesystem (an LV left by an interrupted run is reused if it is blank
+    or already has the filesystem; anything else on it is refused)."""
+    if args.backing == "dir":
+        return [MkdirStep(description=f"make the rootfs directory {_rootfs_dir(args)}", path=_rootfs_dir(args), mode=0o755)]
+    assert args.vgname is not None and args.size is not None
+    device = f"/dev/{args.vgname}/{args.lv}"
+    steps: list = []
+    if facts.lv is None:
+        want = parse_size(args.size)
+        steps.append(CommandStep(description=f"create logical volume {args.vgname}/{args.lv} of {human(want)}",
+                                 argv=["lvcreate", "-n", args.lv, "-L", f"{want}b", args.vgname]))
+    else:
+        content = facts.lv_content
+        if content is None or not content.exists:
+            raise Refuse(f"logical volume {args.vgname}/{args.lv} exists but {device} does not (inactive LV?): "
+                         f"activate it (lvchange -ay {args.vgname}/{args.lv}) and apply again")
+        if content.fs_type == args.fstype:
+            return []
+        if not content.empty:
+            raise Refuse(f"logical volume {args.vgname}/{args.lv} is not empty ({content.evidence()}): "
+                         "it is not made the rootfs of a new container")
+    steps.append(CommandStep(description=f"make a {args.fstype} filesystem on {device}", argv=mkfs_argv(args.fstype, device)))
+    return steps
 
 
 @state_function("lxc.present", PresentArgs, facts=present_facts)
@@ -218,16 +258,19 @@ def present(args: PresentArgs, facts: PresentFacts) -> Plan:
     """Container ``name`` defined with its managed config keys (created with lxc-create if missing)."""
     want = desired(args, facts)
     if facts.config_text is None:
-        if args.backing == "lvm" and facts.lv is not None:
+        if args.backing == "lvm" and facts.lv is not None and args.template is not None:
             raise Refuse(f"logical volume {args.vgname}/{args.lv} already exists but container {args.name} does not: "
                          "lxc-create would not reuse it; give lvname another name or remove the LV")
+        storage = _storage_steps(args, facts) if args.template is None else []
         create = CommandStep(description=f"create container {args.name} in {args.lxcpath} ({args.backing} backing"
                              + (f", {human(parse_size(args.size))} LV {args.vgname}/{args.lv}" if args.size else "") + ")",
                              argv=_create_argv(args), timeout=1800)
         configure = CommandStep(description=f"set the managed keys in {args.config_path}",
                                 argv=[sys.executable, "-m", "saline.states.system.lxcconf", facts.config_host_path],
                                 stdin=desired_to_json(want))
-        return Plan(steps=[create, configure], changes={"created": args.name, "config": args.config_path,
+        # An LV is made before lxc-create; a rootfs directory after it (inside the container's directory).
+        before, after = (storage, []) if args.backing == "lvm" else ([], storage)
+        return Plan(steps=[*before, create, *after, configure], changes={"created": args.name, "config": args.config_path,
                                                          "keys": {**want.single, **want.exact_lists}})
     try:
         old = LxcConfig.parse(facts.config_text)

@@ -23,6 +23,7 @@ from saline.agent.openvz.args import MigrateArgs
 from saline.agent.openvz.runbook import Migration
 from saline.states.system.lxc import fixed_hwaddr
 from tests.paths import FIXTURES
+from tests.real.loopdev import loops, lvm_env  # noqa: F401
 from tests.real.lxcnet import LxcNet, lxc_net  # noqa: F401
 
 pytestmark = pytest.mark.real
@@ -183,3 +184,32 @@ def test_one_migration_per_target_and_a_stopped_job_resumes(tmp_path: Path):
     finished, report, failure = Migration(args, Runner(), state, stopped).run_all()
     assert not finished and report == [{"step": "check", "status": "not run", "detail": "the job was stopped"}]
     assert not (state / "openvz/web3.json").exists()
+
+
+def test_lv_backed_migration_as_far_as_this_kernel_goes(loops, lvm_env, tmp_path: Path):
+    """backing lvm against a real VG (isolated LVM config, no device-mapper): the size check
+    passes, the LV is created in the real metadata, mkfs then finds no /dev node (no
+    activation here) and the step fails; a resume says to activate the LV, nothing else."""
+    from saline.states.engine.runner import Runner
+
+    disk = loops(64)
+    env = lvm_env([disk])
+    for argv in (["pvcreate", disk], ["vgcreate", "vg_node1", disk]):
+        subprocess.run(argv, env=env, check=True, capture_output=True)
+    private = tmp_path / "vz/private/104"
+    private.mkdir(parents=True)
+    (private / "data").write_bytes(b"x" * 4096)
+    conf = tmp_path / "104.conf"
+    shutil.copy(FIXTURES / "openvz/101.conf", conf)
+    (tmp_path / "lxc").mkdir()
+    args = MigrateArgs(ctid=104, name="www", vg="vg_node1", size="32M", lxcpath=str(tmp_path / "lxc"), private=str(private),
+                       veconf=str(conf), staging=str(tmp_path / "mnt"))
+    finished, report, failure = Migration(args, Runner(env=env), tmp_path / "state").run_all()
+    assert not finished and statuses(report) == {"check": "done", "create": "failed"}
+    assert "mkfs.ext4 -q /dev/vg_node1/www" in failure
+    lvs = subprocess.run(["lvs", "--noheadings", "-o", "lv_name,lv_size", "--units", "b", "vg_node1"], env=env,
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert lvs == ["www", f"{32 * 1024**2}B"]
+    finished, report, failure = Migration(args, Runner(env=env), tmp_path / "state").run_all()
+    assert not finished and "activate it (lvchange -ay vg_node1/www)" in failure
+    assert not (tmp_path / "lxc/www").exists()

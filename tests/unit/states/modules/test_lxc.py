@@ -126,3 +126,22 @@ def test_existing_container_is_never_pointed_at_another_rootfs():
     # The same LV, written without its type prefix (as lxc.config_converted leaves it), is no drift.
     plain = "lxc.rootfs.path = /dev/vg_node1/www\n"
     assert "lxc.rootfs.path" not in lxc.present(lxc.PresentArgs(**SEED_ARGS), facts(plain)).changes["keys"]
+
+
+def test_without_a_template_saline_makes_the_lv_and_its_filesystem():
+    """lxc-create -t none makes no rootfs at all (it ignores -B): the plan makes the storage."""
+    from saline.states.system.blkid import BlockContent
+    from saline.states.system.lvm import LV
+
+    args = lxc.PresentArgs(**{**SEED_ARGS, "template": None})
+    steps = [s.argv for s in lxc.present(args, facts()).steps]
+    assert steps[:3] == [["lvcreate", "-n", "www", "-L", f"{4 * 1024**3}b", "vg_node1"], ["mkfs.ext4", "-q", "/dev/vg_node1/www"],
+                         ["lxc-create", "-P", "/lxc1", "-n", "www", "-t", "none"]]
+    # An LV left by an interrupted run: reused when blank or already formatted, refused otherwise.
+    left = facts()
+    left.lv = LV(lv_name="www", vg_name="vg_node1", lv_size=4 * 1024**3, lv_attr="-wi-a-----")
+    left.lv_content = BlockContent(device="/dev/vg_node1/www", exists=True, tags={"TYPE": "ext4"})
+    assert [s.argv[0] for s in lxc.present(args, left).steps] == ["lxc-create", sys.executable]
+    left.lv_content = BlockContent(device="/dev/vg_node1/www", exists=True, tags={"TYPE": "xfs"})
+    with pytest.raises(Refuse, match="not empty"):
+        lxc.present(args, left)
