@@ -140,3 +140,14 @@ def open_last(dir_fd: int, name: str | None, node_path: str, flags: int = os.O_R
         if exc.errno == errno.ELOOP:
             raise OSError(errno.ELOOP, f"{node_path} is a symbolic link; refusing to change what it points to") from None
         raise
+
+
+def read_as_seen(path: Path, seen: os.stat_result) -> bytes:
+    """The content of the regular file an ``lstat`` just saw at ``path``; an OSError when it has
+    been swapped since (for a symlink to a secret, its content would land in a diff)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if (st.st_dev, st.st_ino) != (seen.st_dev, seen.st_ino):
+            raise OSError(errno.ESTALE, f"{path} was replaced while it was being read; apply again")
+        return f.read()

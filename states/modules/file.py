@@ -43,6 +43,7 @@ from saline.states.engine.modes import Mode, format_mode
 from saline.states.engine.paths import NodePath
 from saline.states.engine.runner import Runner
 from saline.states.engine.textdiff import decode_text, unified_diff
+from saline.states.engine.safefs import read_as_seen
 
 Regex = Annotated[str, AfterValidator(check_regex)]
 Scalar = str | bool | int | float
@@ -101,7 +102,7 @@ def observe(runner: Runner, path: str, *, user: str | None = None, group: str | 
         path=path,
         kind=kind,
         link_target=os.readlink(target) if kind == "symlink" else None,
-        content=target.read_bytes() if kind == "file" else None,
+        content=read_as_seen(target, st) if kind == "file" else None,  # not what a swapped-in link points to
         mode=stat.S_IMODE(st.st_mode),
         user=_name_of(pwd.getpwuid, st.st_uid),
         group=_name_of(grp.getgrgid, st.st_gid),

@@ -13,7 +13,7 @@ import pytest
 
 from saline.states.engine.base import MkdirStep, RemoveStep, SetAttrsStep, WriteFileStep, execute_step
 from saline.states.engine.runner import Runner
-from saline.states.engine.safefs import resolve
+from saline.states.engine.safefs import read_as_seen, resolve
 from tests.harness import assert_full_cycle, run
 
 
@@ -116,3 +116,20 @@ def test_a_racing_swap_never_changes_the_secret(layout) -> None:
         stop.set()
         thread.join()
     assert mode(secret) == 0o600 and secret.read_text() == "s3cret\n"
+
+
+def test_facts_never_read_a_symlink_swapped_in_after_the_lstat(layout) -> None:
+    root, _, secret = layout
+    conf = root / "etc" / "app.conf"
+    conf.write_text("mine\n")
+    os.link(conf, root / "keep")  # the inode stays in use, so a new file cannot get its number
+    seen = os.lstat(conf)
+    assert read_as_seen(conf, seen) == b"mine\n"
+    conf.unlink()
+    conf.symlink_to(secret)
+    with pytest.raises(OSError):  # ELOOP: O_NOFOLLOW
+        read_as_seen(conf, seen)
+    conf.unlink()
+    conf.write_text("another file\n")
+    with pytest.raises(OSError, match="was replaced while it was being read"):
+        read_as_seen(conf, seen)
