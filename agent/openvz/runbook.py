@@ -62,6 +62,13 @@ class Migration:
         host = self.args.source_host
         return ["ssh", "-o", "BatchMode=yes", host, "--", *argv] if host else argv
 
+    def source_path(self, path: str) -> str:
+        """A path on the source: as is over ssh, mapped under the runner's root when local."""
+        return path if self.args.source_host else str(self.runner.path(path))
+
+    def here(self, path: str) -> str:
+        return str(self.runner.path(path))
+
     def run(self, argv: list[str], what: str, timeout: float = 300) -> str:
         result = self.runner.run(argv, timeout=timeout)
         if result.rc != 0:
@@ -83,13 +90,13 @@ class Migration:
             return f"{self.args.lxcpath}/{self.args.name}/rootfs"
         if not self.mounted:
             self.runner.path(self.args.staging).mkdir(parents=True, exist_ok=True)
-            self.run(["mount", f"/dev/{self.args.vg}/{self.args.name}", self.args.staging], "mount the new LV")
+            self.run(["mount", f"/dev/{self.args.vg}/{self.args.name}", self.here(self.args.staging)], "mount the new LV")
             self.mounted = True
         return self.args.staging
 
     def release(self) -> None:
         if self.mounted:
-            self.run(["umount", self.args.staging], "unmount the new LV")
+            self.run(["umount", self.here(self.args.staging)], "unmount the new LV")
             self.mounted = False
 
     def guard_copy(self) -> None:
@@ -106,7 +113,7 @@ class Migration:
     def check(self) -> str:
         if self.progress.fresh and self.container_state() != "absent":
             raise StepFailed(f"container {self.args.name} already exists in {self.args.lxcpath} and is not from this migration")
-        out = self.run(self.on_source(["du", "-s", "-x", "--block-size=1", self.args.private_dir]), "measure the private area")
+        out = self.run(self.on_source(["du", "-s", "-x", "--block-size=1", self.source_path(self.args.private_dir)]), "measure the private area")
         used = int(out.split()[0])
         self.translation()  # a ve.conf that cannot be read or translated stops here, before anything is made
         if self.args.size is not None:
@@ -121,7 +128,7 @@ class Migration:
         """lxc.present arguments from ve.conf; what was not translated goes into the notes
         (every run reports them, also when the create step was done before)."""
         try:
-            ve = veconf.parse(self.run(self.on_source(["cat", self.args.veconf_path]), "read ve.conf"))
+            ve = veconf.parse(self.run(self.on_source(["cat", self.source_path(self.args.veconf_path)]), "read ve.conf"))
         except veconf.VeConfError as exc:
             raise StepFailed(str(exc)) from None
         translated, notes, untranslated = veconf.translate(ve)
@@ -141,9 +148,9 @@ class Migration:
     def copy(self, final: bool) -> str:
         self.guard_copy()
         host = self.args.source_host
-        source = f"{host}:{self.args.private_dir}/" if host else f"{self.args.private_dir}/"
+        source = f"{host}:{self.args.private_dir}/" if host else f"{self.source_path(self.args.private_dir)}/"
         argv = [*RSYNC, *(["--delete"] if final else []), *(["-e", "ssh -o BatchMode=yes"] if host else []),
-                source, self.rootfs() + "/"]
+                source, self.here(self.rootfs()) + "/"]
         self.run(argv, "copy the private area", timeout=24 * 3600)
         return " ".join(argv)
 
