@@ -11,6 +11,10 @@ from saline.protocol.ids import AgentId
 DEFAULT_CONFIG = "/etc/saline/agent.yaml"
 
 
+# What a master's `saline maintenance` needs an agent to allow (besides state.* for state work).
+MAINTENANCE_FUNCTIONS = ["cluster.*", "work.*", "system.reboot"]
+
+
 class AgentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -39,6 +43,12 @@ class AgentConfig(BaseModel):
     state_root: Path = Path("/")
     # Extra environment for state commands (e.g. LVM_SYSTEM_DIR, CIB_file in labs).
     state_env: dict[str, str] = Field(default_factory=dict)
+    # What `system.reboot` runs (a maintenance run's reboot step); detached, so the agent
+    # can return before the node goes down. The lab "reboots" a node with `saline lab reboot`.
+    reboot_command: list[str] = Field(default_factory=lambda: ["shutdown", "-r", "now"])
+    # Paths the maintenance gate treats as the node's data volumes, besides every mount on
+    # DRBD (a process holding one open that Pacemaker does not manage blocks a drain).
+    data_paths: list[str] = Field(default_factory=list)
     reconnect_min: float = 0.2
     reconnect_max: float = 10.0
     spool_resend_interval: float = Field(default=5.0, gt=0)

@@ -54,7 +54,8 @@ class Agent:
         self.outbox = EventOutbox(cfg.id, self.keyset, self.store)
         self.alerts = None
         load_functions()
-        settings = {"state_root": str(cfg.state_root), "state_env": dict(cfg.state_env)}
+        settings = {"state_root": str(cfg.state_root), "state_env": dict(cfg.state_env),
+                    "reboot_command": list(cfg.reboot_command), "data_paths": list(cfg.data_paths)}
         self.jobs = JobRunner(cfg.id, __version__, cfg.workers, cfg.functions, settings)
         self.settings = settings
         self.link = Link(grace=cfg.reconnect_max + 2.0)

@@ -11,7 +11,8 @@ from pydantic import TypeAdapter, ValidationError
 from saline.protocol.codec import describe_validation_error, unpack
 from saline.protocol.control import (
     AgentsRequest, ApplyRequest, ControlReply, ControlRequest, EventsRequest, JobKillRequest, JobsActiveRequest,
-    JobShowRequest, JobsPruneRequest, JobsListRequest, JobWaitRequest, KeysRequest, PingRequest, RunRequest,
+    JobShowRequest, JobsPruneRequest, JobsListRequest, JobWaitRequest, KeysRequest, MaintenanceRequest, PingRequest,
+    RunRequest,
 )
 from saline.protocol.errors import ProtocolError
 
@@ -125,6 +126,9 @@ class ControlHandler:
 
     def op_events(self, client: bytes, req: EventsRequest) -> ControlReply | None:
         return self.m.event_intake.request(client, req)
+
+    def op_maintenance(self, client: bytes, req: MaintenanceRequest) -> ControlReply | None:
+        return self.m.maintenance.handle(client, req)
 
     # ---- keys and agents ------------------------------------------------------------------
     def op_keys(self, client: bytes, req: KeysRequest) -> ControlReply:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .events.store import EventStore
     from .jobstore import JobStore
     from .keystore import KeyStore
+    from .maintenance.service import MaintenanceService
     from .presence import PresenceTable
 
 
@@ -29,10 +30,15 @@ class MasterAPI(Protocol):
     presence: "PresenceTable"
     events: "EventStore"
     event_intake: "EventIntake"
+    maintenance: "MaintenanceService"
 
     def publish(self, target: str, fun: str, args: list, kwargs_for: Callable[[str], dict], timeout: float,
                 stored_kwargs: dict | None = None, agents: list[str] | None = None) -> str:
         """Resolve, record, sign one body per agent, send. Returns the jid."""
+        ...
+
+    def reply_control(self, client: bytes, reply: "ControlReply") -> None:
+        """Answer control client ``client`` now (a handler that returned None answers later)."""
         ...
 
     def wait_for(self, client: bytes, jid: str, timeout: float, reply: Callable[[str], "ControlReply"]) -> None:

@@ -46,6 +46,7 @@ from .events.intake import EventIntake
 from .events.store import EventStore
 from .jobstore import JobStore
 from .keystore import KeyStore
+from .maintenance.service import MaintenanceService
 from .presence import PresenceTable
 from .targeting import resolve
 from .zap import AGENT_DOMAIN, ZapHandler
@@ -91,6 +92,7 @@ class Master:
         os.set_blocking(self._wake_w, False)
         self.event_intake = EventIntake(self)
         self.control_handler = ControlHandler(self)
+        self.maintenance = MaintenanceService(self)
 
     # ---- sockets -----------------------------------------------------------------
     def _bind(self) -> None:
@@ -167,6 +169,7 @@ class Master:
                 self.ratelog.flush()
                 self._maybe_prune()
                 self.event_intake.tick(time.time())
+                self.maintenance.tick()
         finally:
             self.close()
 
@@ -220,9 +223,10 @@ class Master:
         log.info("saline-master stopped")
 
     def _poll_timeout_ms(self) -> int:
+        limit = self.maintenance.poll_timeout_ms() or 1000
         if not self.waiters:
-            return 1000
-        return max(0, min(1000, int((min(w.deadline for w in self.waiters) - time.time()) * 1000) + 1))
+            return limit
+        return max(0, min(limit, int((min(w.deadline for w in self.waiters) - time.time()) * 1000) + 1))
 
     def _drain(self, sock: zmq.Socket, handler) -> None:
         # Bounded in frames and in time so one busy socket cannot starve the others: the

@@ -104,13 +104,31 @@ class EventsRequest(_Req):
     wait: float = Field(default=0.0, ge=0, le=300)
 
 
+class MaintenanceRequest(_Req):
+    """``saline maintenance plan|run|status|resume|abort`` (handled by master/maintenance/)."""
+
+    op: Literal["maintenance"] = "maintenance"
+    action: Literal["plan", "run", "status", "resume", "abort"]
+    nodes: list[AgentId] | None = Field(default=None, max_length=2)
+    cluster: list[AgentId] | None = Field(default=None, min_length=2, max_length=2)
+    work: str | None = Field(default=None, max_length=4096)
+    reboot: Literal["auto", "always", "never"] = "auto"
+    move_back: bool = False
+    step_timeout: float | None = Field(default=None, gt=0, le=86400)
+    rejoin_timeout: float | None = Field(default=None, gt=0, le=86400)
+    resync_timeout: float | None = Field(default=None, gt=0, le=86400)
+    lock_ttl: float | None = Field(default=None, ge=30, le=86400)
+    run_id: str | None = Field(default=None, max_length=64, pattern=r"^[0-9]{14}-[0-9a-f]{6}$")
+    owner: str = Field(default="unknown", max_length=256)
+
+
 class PingRequest(_Req):
     op: Literal["ping"] = "ping"
 
 
 ControlRequest = Annotated[
     Union[RunRequest, ApplyRequest, KeysRequest, AgentsRequest, JobsListRequest, JobShowRequest, JobWaitRequest, EventsRequest, PingRequest,
-          JobsActiveRequest, JobKillRequest, JobsPruneRequest],
+          JobsActiveRequest, JobKillRequest, JobsPruneRequest, MaintenanceRequest],
     Field(discriminator="op"),
 ]
 

@@ -100,6 +100,12 @@ def stop(ctx: click.Context, node: str) -> None:
     click.echo(f"STOP_SECONDS={_lab(ctx).stop(node):.2f}")
 
 
+@_node_command
+def reboot(ctx: click.Context, node: str) -> None:
+    """Reboot NODE as the lab can: stop its cluster stack and every process, start them and its agent again."""
+    click.echo(f"REBOOT_SECONDS={_lab(ctx).reboot(node):.2f}")
+
+
 @lab.command("exec", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.argument("node", callback=_node_arg)
 @click.argument("argv", nargs=-1, required=True, type=click.UNPROCESSED)

@@ -7,7 +7,11 @@
 4. a highstate through master → agents: dry run, apply, re-apply with no changes —
    the seed's cluster options and resource stack (with stand-ins where this kernel
    lacks DRBD/device-mapper) land in the live CIB, and Pacemaker starts them;
-5. everything torn down again (unless --keep).
+5. the main job: a rolling maintenance of both nodes (``saline maintenance plan`` and
+   ``run``: gates, drain, a state apply as the work, a lab reboot, rejoin, resync wait,
+   back in) while a watcher polls ``crm_mon``, then a summary per node (steps, time,
+   longest resource gap);
+6. everything torn down again (unless --keep).
 
 Every step runs the real ``saline`` CLI and prints the command first.
 """
@@ -25,12 +29,15 @@ from pathlib import Path
 import click
 import yaml
 
-from saline.agent.config import agent_config_in
+from saline.agent.config import MAINTENANCE_FUNCTIONS, agent_config_in
 from saline.master.config import master_config_in
 
 from .lab import Lab
+from .watch import AvailabilityWatcher
 
 DEMO_STATES = Path(__file__).with_name("demo-states")
+# The demo's top-level resources (deploy/lab/demo-states/cluster.sls).
+WATCHED = ["ms_drbd_r1", "grp_lxc1"]
 BIN = Path(sys.executable).parent
 
 
@@ -90,7 +97,9 @@ class Demo:
             (home / "root" / "etc").mkdir(parents=True)
             (home / "agent.yaml").write_text(yaml.safe_dump(agent_config_in(
                 home, node, f"ipc://{shared}/master.sock", f"ipc://{shared}/bootstrap.sock",
-                state_root=str(home / "root"), heartbeat_interval=1.0)))
+                state_root=str(home / "root"), heartbeat_interval=1.0,
+                functions=["test.*", "facts.*", "state.*", *MAINTENANCE_FUNCTIONS],
+                reboot_command=self.lab.reboot_command(node))))
             self.agent_pids[node] = self.lab.start_agent(node, home / "agent.yaml")
             click.echo(f"saline-agent started inside {node} (pid {self.agent_pids[node]})")
 
@@ -120,12 +129,12 @@ class Demo:
 
     # ---- the story ----------------------------------------------------------------------------
     def run(self) -> None:
-        self.step("1/5 cluster lab: two nodes, Corosync 3 + Pacemaker 2 in namespaces")
+        self.step("1/6 cluster lab: two nodes, Corosync 3 + Pacemaker 2 in namespaces")
         took = self.lab.up()
         click.echo(f"lab up in {took:.1f}s")
         click.echo(self.lab.exec("node1", ["crm_mon", "-1"]).stdout.rstrip())
 
-        self.step("2/5 master on the host, an agent inside each node")
+        self.step("2/6 master on the host, an agent inside each node")
         self.work.mkdir(mode=0o700)
         (self.work / "pillar").mkdir()
         self.start_master()
@@ -137,12 +146,11 @@ class Demo:
         self.wait_agents("up")
         self.saline("agents")
 
-        self.step("3/5 remote execution: signed jobs, signed returns")
+        self.step("3/6 remote execution: signed jobs, signed returns")
         self.saline("run", "*", "test.ping")
-        self.saline("run", "*", "test.echo", "hello from the master")
         self._facts_summary()
 
-        self.step("4/5 highstate: dry run, apply, re-apply (no changes)")
+        self.step("4/6 the seed's configuration through the master: dry run, apply, re-apply (no changes)")
         self.saline("apply", "*", "--test")
         self.saline("apply", "*")
         self.saline("apply", "*")
@@ -150,8 +158,36 @@ class Demo:
         click.secho("$ saline lab exec node1 crm_mon -1", fg="yellow")
         click.echo(self.lab.exec("node1", ["crm_mon", "-1"]).stdout.rstrip())
 
-        self.step("5/5 the job store keeps every job and return")
-        self.saline("jobs", "list")
+        self.step("5/6 the main job: rolling maintenance, one node at a time, the service never down")
+        self.saline("maintenance", "plan", "--work", "state:maintained", "--reboot", "always")
+        with AvailabilityWatcher(self.lab, WATCHED) as watcher:
+            self.saline("maintenance", "run", "--work", "state:maintained", "--reboot", "always")
+        click.secho("$ saline lab exec node1 crm_mon -1", fg="yellow")
+        click.echo(self.lab.exec("node1", ["crm_mon", "-1"]).stdout.rstrip())
+
+        self.step("6/6 summary")
+        self._maintenance_summary(watcher)
+
+    def _maintenance_summary(self, watcher: AvailabilityWatcher) -> None:
+        import json
+
+        r = subprocess.run([_exe("saline"), "--socket", str(self.sock), "--json", "maintenance", "status"],
+                           text=True, capture_output=True)
+        run = json.loads(r.stdout)["run"]
+        click.echo(f"maintenance run {run['id']}: {run['status']}")
+        for node in run["spec"]["nodes"]:
+            steps = [s for s in run["steps"] if s["node"] == node and s.get("finished")]
+            if not steps:
+                continue
+            start, end = steps[0]["started"], steps[-1]["finished"]
+            rid, gap = watcher.gaps.longest_between(start, end)
+            parts = ", ".join(f"{s['step']} {s['finished'] - s['started']:.1f}s" for s in steps if s["status"] != "skipped")
+            click.echo(f"{node}: {end - start:.1f}s — {parts}")
+            click.echo(f"{node}: longest resource gap {gap:.1f}s" + (f" ({rid}, during its own move)" if rid else " (none)"))
+        click.echo(f"watcher: {watcher.gaps.samples} crm_mon samples; longest gap per resource: "
+                   + ", ".join(f"{k} {v:.1f}s" for k, v in watcher.gaps.longest.items()))
+        if run["status"] != "done":
+            raise click.ClickException(f"the maintenance run ended {run['status']}: {run.get('error')}")
 
     def _facts_summary(self) -> None:
         import json
@@ -172,7 +208,7 @@ class Demo:
 @click.option("--keep", is_flag=True, help="leave the lab, master and agents running afterwards")
 @click.pass_context
 def demo(ctx: click.Context, keep: bool) -> None:
-    """The main job end to end: cluster lab, master, agents inside the nodes, keys, jobs, highstate."""
+    """The main job end to end: cluster lab, master, agents inside the nodes, keys, jobs, highstate, rolling maintenance."""
     if os.geteuid() != 0:
         raise click.ClickException("the demo needs root (it creates network and mount namespaces)")
     lab: Lab = ctx.find_object(Lab)

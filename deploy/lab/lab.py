@@ -33,6 +33,7 @@ import functools
 import json
 import logging
 import os
+import shlex
 import shutil
 import signal
 import sys
@@ -262,6 +263,7 @@ class Lab:
         self.down()
         try:
             self._create_dirs()
+            self._start_anchor()
             self._create_network()
             for node in self.nodes:
                 self._create_node_namespaces(node)
@@ -302,6 +304,7 @@ class Lab:
         # and no namespace (ours or anyone's) is left in it.
         if undo_netns_mount and Path("/run/netns").is_dir() and not any(Path("/run/netns").iterdir()):
             self._umount(Path("/run/netns"))
+        self._stop_anchor()
         self._remove_owned(self.shared_dir)
 
     # A directory the lab created carries this file; only such a directory is ever removed,
@@ -479,6 +482,8 @@ class Lab:
             raise LabError(f"{exe} is not executable inside {node} (is it under a directory the node does not share, "
                            "like /run?)")
         full = [exe, *argv[1:], "--config", str(config_path)]
+        # Remembered so a lab reboot starts the node's agent again, as boot would.
+        self._agent_record(node).write_text(json.dumps({"config": str(config_path), "argv": argv}))
         self._spawn(node, full, f"{Path(argv[0]).name}.log")
         found: list[int] = []
 
@@ -488,6 +493,59 @@ class Lab:
 
         _poll(f"{argv[0]} on {node} to start", spawned, 10.0, interval=0.05)
         return found[0]
+
+    def _agent_record(self, node: str) -> Path:
+        return self.state_dir / node / "agent.json"
+
+    def reboot(self, node: str, timeout: float = 90.0) -> float:
+        """What a reboot does to a node, in the lab: its cluster stack stops gracefully
+        (``pacemakerd --shutdown``, Corosync), every process of the node ends (its agent
+        too), then Corosync, Pacemaker and the agent start again. Returns the seconds taken."""
+        started = time.monotonic()
+        self.stop(node)
+        self.start(node, timeout=timeout)
+        record = self._agent_record(node)
+        if record.exists():
+            agent = json.loads(record.read_text())
+            self.start_agent(node, agent["config"], agent["argv"])
+        return time.monotonic() - started
+
+    def reboot_command(self, node: str) -> list[str]:
+        """The ``reboot_command`` for an agent inside ``node``: enters the host's namespaces
+        (those of the lab's anchor process; PID 1's may be closed to us) and runs
+        ``saline lab reboot NODE`` detached, so stopping the node does not stop the reboot."""
+        saline = Path(sys.executable).parent / "saline"
+        log_file = self.node_shared_dir(node) / "reboot.log"
+        lab = [str(saline if saline.exists() else "saline"), "lab", "--state-dir", str(self.state_dir),
+               "--prefix", self.prefix, "--token", str(self.token), "reboot", node]
+        script = (f'exec nsenter -t "$(cat {shlex.quote(str(self._anchor_file()))})" -m -n -u -- "$@"'
+                  f' >> {shlex.quote(str(log_file))} 2>&1')
+        return ["setsid", "-f", "sh", "-c", script, "sh", *lab]
+
+    # A process that stays in the host's namespaces for the lab's lifetime: what a node
+    # enters to act on the host (its reboot), since it cannot reach the lab's handles
+    # under /run from inside.
+    ANCHOR_ARGV = ["sleep", "infinity"]
+
+    def _anchor_file(self) -> Path:
+        return self.shared_dir / "host-anchor.pid"
+
+    def _start_anchor(self) -> None:
+        proc = subprocess.Popen(self.ANCHOR_ARGV, start_new_session=True, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self._anchor_file().write_text(str(proc.pid))
+
+    def _stop_anchor(self) -> None:
+        try:
+            pid = int(self._anchor_file().read_text())
+        except (OSError, ValueError):
+            return
+        if self._cmdline(pid) == self.ANCHOR_ARGV:
+            os.kill(pid, signal.SIGKILL)
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass  # started by another process (`saline lab up`); init reaps it
 
     @staticmethod
     def _cmdline(pid: int) -> list[str]:

@@ -24,6 +24,12 @@ def test_demo_runs_end_to_end_and_cleans_up():
         assert "accepted key: node1" in out and "2 of 2 agent(s) succeeded" in out
         assert "Succeeded: 11 (changed=0)" in out  # the third apply: nothing left to change
         assert "Promoted: [ node1 ]" in out
+        # The main job: a rolling maintenance of both nodes, every gate passing, both rebooted.
+        assert "every gate passes" in out and "maintenance run " in out and ": done" in out
+        assert out.count("rebooted=True") == 2 and "work=state apply maintained" in out
+        gaps = [float(line.split("longest resource gap ")[1].split("s")[0]) for line in out.splitlines()
+                if "longest resource gap" in line]
+        assert len(gaps) == 2 and max(gaps) < 15
     finally:
         subprocess.run([str(BIN / "saline"), "lab", "--state-dir", state_dir, "--prefix", prefix, "down"],
                        capture_output=True, timeout=120)

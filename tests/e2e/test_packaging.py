@@ -9,7 +9,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 MODULES = ["saline.master.cli", "saline.agent.daemon", "saline.agent.openvz.runbook", "saline.protocol.messages", "saline.states.engine.run",
            "saline.states.compile.compiler", "saline.states.system.cib",
-           "saline.states.modules", "saline.lab.lab", "saline.master.events.reactor", "saline.master.schedule"]
+           "saline.states.modules", "saline.lab.lab", "saline.master.events.reactor", "saline.master.schedule",
+           "saline.master.maintenance.service"]
 
 
 @pytest.mark.parametrize("editable", [False, True], ids=["regular", "editable"])
