@@ -128,13 +128,8 @@ class Demo:
             shutil.rmtree(self.lab.node_shared_dir(node) / "agent", ignore_errors=True)
 
     # ---- the story ----------------------------------------------------------------------------
-    def run(self) -> None:
-        self.step("1/6 cluster lab: two nodes, Corosync 3 + Pacemaker 2 in namespaces")
-        took = self.lab.up()
-        click.echo(f"lab up in {took:.1f}s")
-        click.echo(self.lab.exec("node1", ["crm_mon", "-1"]).stdout.rstrip())
-
-        self.step("2/6 master on the host, an agent inside each node")
+    def connect_agents(self) -> None:
+        """Master on the host, an agent in each node, keys accepted (after ``lab.up()``)."""
         self.work.mkdir(mode=0o700)
         (self.work / "pillar").mkdir()
         self.start_master()
@@ -145,6 +140,15 @@ class Demo:
         self.saline("keys", "accept", "node*", "--yes")
         self.wait_agents("up")
         self.saline("agents")
+
+    def run(self) -> None:
+        self.step("1/6 cluster lab: two nodes, Corosync 3 + Pacemaker 2 in namespaces")
+        took = self.lab.up()
+        click.echo(f"lab up in {took:.1f}s")
+        click.echo(self.lab.exec("node1", ["crm_mon", "-1"]).stdout.rstrip())
+
+        self.step("2/6 master on the host, an agent inside each node")
+        self.connect_agents()
 
         self.step("3/6 remote execution: signed jobs, signed returns")
         self.saline("run", "*", "test.ping")
