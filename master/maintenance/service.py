@@ -51,7 +51,7 @@ class MaintenanceService:
         self.api = api
         self.conn = api.jobs.conn
         lock.ensure(self.conn)
-        self.store = RunStore(self.conn, api.jobs.add_event)
+        self.store = RunStore(self.conn, api.events.record)
         self.driver = Driver(api)
         self.active: set[str] = set()
         self._refreshed = 0.0

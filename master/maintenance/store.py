@@ -2,8 +2,8 @@
 step), every step's start, end and evidence, and the context a resumed run needs
 (resources that were on the node, its agent session before the reboot …).
 
-Every step and gate result is also written to the master's event log
-(``saline events``-style rows, agent id ``master``, tag ``maintenance/RUN/NODE/STEP``).
+Every step and gate result is also written to the master's event store (agent id
+``master``, tag ``maintenance/RUN/NODE/STEP``; ``saline events``).
 """
 
 from __future__ import annotations
@@ -85,10 +85,10 @@ def _bounded(value: Any) -> str:
 
 
 class RunStore:
-    def __init__(self, conn: sqlite3.Connection, add_event=None):
+    def __init__(self, conn: sqlite3.Connection, record_event=None):
         self.conn = conn
         conn.executescript(SCHEMA)
-        self._add_event = add_event
+        self._record_event = record_event  # the master's EventStore.record(tag, data)
 
     def create(self, spec: Spec, owner: str) -> str:
         run_id = time.strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(3)
@@ -166,6 +166,6 @@ class RunStore:
         self.event(run_id, node, step, {"status": status, "evidence": evidence})
 
     def event(self, run_id: str, node: str | None, what: str, data: dict[str, Any]) -> None:
-        if self._add_event is not None:
+        if self._record_event is not None:
             tag = "/".join(["maintenance", run_id, *([node] if node else []), what])
-            self._add_event("master", tag, json.loads(_bounded(data)), time.time())
+            self._record_event(tag, json.loads(_bounded(data)))

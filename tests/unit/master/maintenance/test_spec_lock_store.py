@@ -53,7 +53,7 @@ def test_store_keeps_the_state_machine_and_events(tmp_path):
     assert (again.status, again.node, again.step, again.error) == ("failed", "node1", "drain", "boom")
     assert again.context == {"node1": {"resources_before": ["grp"]}} and again.spec == spec
     assert again.steps[0].status == "ok" and "truncated" in again.steps[0].evidence
-    tags = [e[1] for e in events]
+    tags = [e[0] for e in events]
     assert tags == [f"maintenance/{run_id}/run", f"maintenance/{run_id}/node1/drain",
                     f"maintenance/{run_id}/node1/drain", f"maintenance/{run_id}/run"]
     assert store.latest(("failed",)).id == run_id and store.with_status("running") == []
