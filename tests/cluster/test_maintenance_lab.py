@@ -102,6 +102,14 @@ class Site:
     def start_agent(self, node: str) -> None:
         self.agent_pids[node] = self.lab.start_agent(node, self.agent_config(node))
 
+    def agent_pid(self, node: str) -> int | None:
+        """The node's agent now (a lab reboot starts a new one)."""
+        tail = ["--config", str(self.agent_config(node))]
+        found = [p for p in self.lab.pids(node) if self.lab._cmdline(p)[-2:] == tail]
+        if found:
+            self.agent_pids[node] = found[0]
+        return found[0] if found else None
+
     def maint(self, *args: str, timeout: float = 240):
         return self.d.cli("maintenance", *args, timeout=timeout)
 
@@ -135,7 +143,7 @@ class Site:
             self.maint("abort")
             time.sleep(0.5)
         for node in self.lab.nodes:
-            if self.agent_pids.get(node) not in self.lab.pids(node):
+            if self.agent_pid(node) is None:
                 self.start_agent(node)
             self.crm(node, "crm_attribute", "--node", node, "--name", "standby", "--update", "off",
                      "--lifetime", "forever")
@@ -180,8 +188,10 @@ def site(lab, tmp_path_factory):
             s.reset()
         except Exception:  # noqa: BLE001 - teardown goes on
             pass
-        for node, pid in s.agent_pids.items():
-            lab.stop_agent(node, pid)
+        for node in lab.nodes:
+            pid = s.agent_pid(node)
+            if pid is not None:
+                lab.stop_agent(node, pid)
         d.close()
         for rid in PRIMITIVES:
             lab.exec("node1", ["crm_resource", "--resource", rid, "--set-parameter", "target-role", "--meta",
@@ -356,7 +366,7 @@ def test_agent_killed_during_work_fails_after_a_bounded_wait(site):
 
     wait_for(in_work, 60, 0.2, "node1's work step")
     started = time.monotonic()
-    os.kill(site.agent_pids["node1"], signal.SIGKILL)
+    os.kill(site.agent_pid("node1"), signal.SIGKILL)
 
     def ended():
         st = site.maint_json("status")[1]
