@@ -29,6 +29,7 @@ from saline.states.system import lxc as lxcsys
 from saline.states.modules.blockdev import mkfs_argv
 from saline.states.system.blkid import BlockContent, probe
 from saline.states.system.lvm import LV, human, lvs, parse_size
+from saline.states.system.mounts import mounted_at
 from saline.states.system.lxcconf import (ConfigError, Desired, LxcConfig, apply_desired, check_value, desired_to_json, drift,
                                           same_value, unified_diff)
 from saline.states.system.lxcconvert import convert, cpu_weight
@@ -116,6 +117,8 @@ class PresentFacts(Facts):
     config_host_path: str  # where the runner sees the config (tests run under a root)
     cgroup: Literal["v1", "v2"]
     owner: lxcsys.PacemakerOwner | None
+    lxcpath_resource: str | None = None  # the Filesystem resource that mounts lxcpath (the seed's /lxc1)
+    lxcpath_mounted: bool = True
     lv: LV | None = None
     lv_content: BlockContent | None = None  # what is on an existing LV (None: no LV)
     state: str = "absent"
@@ -128,11 +131,14 @@ def present_facts(args: PresentArgs, ctx: StateContext) -> PresentFacts:
         found = lvs(ctx.runner, f"{args.vgname}/{args.lv}")
         lv = found[0] if found else None
     lv_content = probe(ctx.runner, f"/dev/{args.vgname}/{args.lv}") if lv is not None else None
+    view = lxcsys.cluster_view(ctx.runner, args.name, args.lxcpath)
     return PresentFacts(
         config_text=path.read_text(errors="surrogateescape") if path.exists() else None,
         config_host_path=str(path),
         cgroup=lxcsys.cgroup_version(ctx.runner),
-        owner=lxcsys.pacemaker_owner(ctx.runner, args.name),
+        owner=view.owner,
+        lxcpath_resource=view.lxcpath_resource,
+        lxcpath_mounted=view.lxcpath_resource is None or mounted_at(ctx.runner, args.lxcpath) is not None,
         lv=lv,
         lv_content=lv_content,
         state=lxcsys.state(ctx.runner, str(ctx.runner.path(args.lxcpath)), args.name) if path.exists() else "absent",
@@ -256,6 +262,11 @@ def _storage_steps(args: PresentArgs, facts: PresentFacts) -> list:
 @state_function("lxc.present", PresentArgs, facts=present_facts)
 def present(args: PresentArgs, facts: PresentFacts) -> Plan:
     """Container ``name`` defined with its managed config keys (created with lxc-create if missing)."""
+    if not facts.lxcpath_mounted:
+        # The seed's /lxc1 is an empty directory on the node where its Filesystem resource
+        # does not run: a container "created" there would be a second, bogus one.
+        raise Refuse(f"{args.lxcpath} is the mount point of Pacemaker resource {facts.lxcpath_resource} and is not "
+                     f"mounted on this node: container {args.name} is defined on the node where that resource runs")
     want = desired(args, facts)
     if facts.config_text is None:
         if args.backing == "lvm" and facts.lv is not None and args.template is not None:
@@ -271,7 +282,8 @@ def present(args: PresentArgs, facts: PresentFacts) -> Plan:
         # An LV is made before lxc-create; a rootfs directory after it (inside the container's directory).
         before, after = (storage, []) if args.backing == "lvm" else ([], storage)
         return Plan(steps=[*before, create, *after, configure], changes={"created": args.name, "config": args.config_path,
-                                                         "keys": {**want.single, **want.exact_lists}})
+                                                         "keys": {**want.single, **want.exact_lists,
+                                                                  **{k: v for k, v in want.include_lists.items() if v}}})
     try:
         old = LxcConfig.parse(facts.config_text)
     except ConfigError as exc:

@@ -74,31 +74,48 @@ class PacemakerOwner(BaseModel):
     source: Literal["live", "on-disk"]
 
 
-def _lxc_primitives(xml: str, name: str) -> str | None:
-    root = ET.fromstring(xml)
+class ClusterView(BaseModel):
+    """What the CIB says about one container and its config space."""
+
+    owner: PacemakerOwner | None = None  # the ocf:heartbeat:lxc primitive with container=NAME
+    lxcpath_resource: str | None = None  # the Filesystem primitive that mounts the lxcpath (the seed's /lxc1)
+
+
+def _primitive_with(root: ET.Element, type_: str, param: str, value: str) -> str | None:
     for prim in root.iter("primitive"):
-        if prim.get("type") != "lxc" or prim.get("provider") not in (None, "heartbeat"):
+        if prim.get("type") != type_ or prim.get("provider") not in (None, "heartbeat"):
             continue
         for nv in prim.iter("nvpair"):
-            if nv.get("name") == "container" and nv.get("value") == name:
+            if nv.get("name") == param and nv.get("value") == value:
                 return prim.get("id")
     return None
 
 
-def pacemaker_owner(runner: Runner, name: str) -> PacemakerOwner | None:
-    """The lxc primitive that manages container ``name``, from the live CIB, or from the
-    node's on-disk CIB when no cluster is running here (it will own it once it starts)."""
+def _cib(runner: Runner) -> tuple[str, Literal["live", "on-disk"]] | None:
+    """The live CIB, or the node's on-disk CIB when no cluster runs here (it applies once it starts)."""
     if runner.which("cibadmin") is None:
         return None
     result = runner.run(QUERY_ARGV, timeout=30)
     if result.rc == 0:
-        found = _lxc_primitives(result.stdout, name)
-        return PacemakerOwner(resource=found, source="live") if found else None
+        return result.stdout, "live"
     ondisk = runner.path(ONDISK_CIB)
     if ondisk.exists():
-        found = _lxc_primitives(Path(ondisk).read_text(errors="replace"), name)
-        return PacemakerOwner(resource=found, source="on-disk") if found else None
+        return Path(ondisk).read_text(errors="replace"), "on-disk"
     return None
+
+
+def cluster_view(runner: Runner, name: str, lxcpath: str) -> ClusterView:
+    found = _cib(runner)
+    if found is None:
+        return ClusterView()
+    root = ET.fromstring(found[0])
+    owner = _primitive_with(root, "lxc", "container", name)
+    return ClusterView(owner=PacemakerOwner(resource=owner, source=found[1]) if owner else None,
+                       lxcpath_resource=_primitive_with(root, "Filesystem", "directory", lxcpath))
+
+
+def pacemaker_owner(runner: Runner, name: str) -> PacemakerOwner | None:
+    return cluster_view(runner, name, "").owner
 
 
 # ---- the containers on a node (facts.items) -------------------------------------------------

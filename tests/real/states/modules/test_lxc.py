@@ -170,3 +170,23 @@ def test_seed_openvz_example_config_converted_starts_a_container(lxc_net: LxcNet
     assert net.run("lxc-attach", "-P", str(net.lxcpath), "-n", "www", "--", "uname", "-m").strip() in ("i686", "i386")
     assert memory_limit(net, "www") == 512 * 1024**2
     assert net.run("lxc-attach", "-P", str(net.lxcpath), "-n", "www", "--", "hostname").strip() == "www"
+
+
+def test_config_space_of_a_filesystem_resource_must_be_mounted_here(lxc_net: LxcNet, tmp_path: Path):
+    """The seed's /lxc1 is an empty directory on the node where its Filesystem resource does
+    not run: lxc.present refuses there, and plans normally once it is mounted."""
+    net, runner = lxc_net, lxc_net.runner()
+    space = tmp_path / "lxc1"
+    space.mkdir()
+    primitive = ('<primitive id="fs_1" class="ocf" provider="heartbeat" type="Filesystem"><instance_attributes id="fs_1-ia">'
+                 f'<nvpair id="fs_1-dir" name="directory" value="{space}"/></instance_attributes></primitive>')
+    subprocess.run(["cibadmin", "--create", "-o", "resources", "-X", primitive], check=True,
+                   env={"CIB_file": str(net.cib_file), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+    args = {**present_args(net), "lxcpath": str(space)}
+    assert_refused("lxc.present", args, runner, lambda: sorted(space.iterdir()), "not mounted on this node")
+    subprocess.run(["mount", "-t", "tmpfs", "saline-test-lxc1", str(space)], check=True)
+    try:
+        dry = run("lxc.present", args, runner, test=True)
+        assert dry.result is None and dry.changes["created"] == "bb1", dry
+    finally:
+        subprocess.run(["umount", str(space)], check=True)

@@ -145,3 +145,10 @@ def test_without_a_template_saline_makes_the_lv_and_its_filesystem():
     left.lv_content = BlockContent(device="/dev/vg_node1/www", exists=True, tags={"TYPE": "xfs"})
     with pytest.raises(Refuse, match="not empty"):
         lxc.present(args, left)
+
+
+def test_refused_where_the_lxcpath_filesystem_resource_is_not_mounted():
+    f = facts()
+    f.lxcpath_resource, f.lxcpath_mounted = "fs_1", False
+    with pytest.raises(Refuse, match="mount point of Pacemaker resource fs_1 and is not mounted on this node"):
+        lxc.present(lxc.PresentArgs(**SEED_ARGS), f)
