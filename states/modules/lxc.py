@@ -20,7 +20,7 @@ from typing import Literal
 
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, AliasChoices, Field, field_validator, model_validator
 
 from saline.states.engine.base import CommandStep, Facts, MkdirStep, Plan, Refuse, StateArgs, StateContext, WriteFileStep, state_function
 from saline.states.engine.paths import NodePath
@@ -52,7 +52,7 @@ def _size(value: str | int | None) -> str | None:
 
 class PresentArgs(StateArgs):
     name: lxcsys.ContainerName
-    lxcpath: NodePath = lxcsys.DEFAULT_LXCPATH
+    lxcpath: NodePath = Field(default=lxcsys.DEFAULT_LXCPATH, validation_alias=AliasChoices("lxcpath", "path"))  # Salt: path
     template: Word | None = None  # lxc-create -t; None: no template (rootfs filled by other means)
     template_args: list[Value] = Field(default_factory=list)
     backing: Literal["dir", "lvm"] = "dir"
@@ -314,7 +314,7 @@ def present(args: PresentArgs, facts: PresentFacts) -> Plan:
 
 class LifecycleArgs(StateArgs):
     name: lxcsys.ContainerName
-    lxcpath: NodePath = lxcsys.DEFAULT_LXCPATH
+    lxcpath: NodePath = Field(default=lxcsys.DEFAULT_LXCPATH, validation_alias=AliasChoices("lxcpath", "path"))  # Salt: path
     timeout: int = Field(default=START_TIMEOUT, ge=1, le=3600)
 
 

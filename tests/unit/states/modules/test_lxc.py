@@ -152,3 +152,8 @@ def test_refused_where_the_lxcpath_filesystem_resource_is_not_mounted():
     f.lxcpath_resource, f.lxcpath_mounted = "fs_1", False
     with pytest.raises(Refuse, match="mount point of Pacemaker resource fs_1 and is not mounted on this node"):
         lxc.present(lxc.PresentArgs(**SEED_ARGS), f)
+
+
+def test_salts_path_argument_names_the_lxcpath():
+    assert lxc.PresentArgs(name="www", path="/lxc1").config_path == "/lxc1/www/config"
+    assert lxc.LifecycleArgs(name="www", path="/lxc1").lxcpath == "/lxc1"
