@@ -49,6 +49,10 @@ class MasterConfig(BaseModel):
     # Events one agent may send per second (burst: 10 s worth); over it they are not
     # acked, so the agent's spool sends them again later.
     events_per_s: float = Field(default=20.0, gt=0)
+    # Pending keys (master/enrolment.py): at most max_pending in all (the oldest is evicted to
+    # make room) and pending_per_source from one address (more are refused).
+    max_pending: int = Field(default=1000, ge=1)
+    pending_per_source: int = Field(default=16, ge=1)
     # How long jobs and events are kept (master/retention.py).
     retention: Retention = Retention()
     # Reaction files (*.yaml) for events; read at start, errors refuse the start.

@@ -135,6 +135,10 @@ class ControlHandler:
         ks = self.m.keys
         if req.action == "list":
             return ControlReply(ok=True, data=[_key_row(r) for r in ks.all()])
+        if req.action == "flood":  # pending-key floods of the last hour, per source
+            return ControlReply(ok=True, data={"sources": ks.flood_report(time.time() - 3600),
+                                               "pending": len(ks.pending), "max_pending": ks.pending.max_total,
+                                               "per_source": ks.pending.per_source})
         if req.action == "finger":
             return ControlReply(ok=True, data={"master": self.m.keyset.public.fingerprint,
                                                "agents": [_key_row(r) for r in ks.select(req.match, {"pending", "accepted", "rejected"})]})

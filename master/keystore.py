@@ -18,10 +18,14 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from saline.protocol.keys import fingerprint
+from saline.protocol.ratelog import RateLimitedLog
+
+from .enrolment import PendingKeys
 
 log = logging.getLogger("saline.master.keys")
 
 MAX_PENDING = 1000  # a flood of new keys must not grow the store without bound
+MAX_PENDING_PER_SOURCE = 16
 
 
 @dataclass(frozen=True)
@@ -36,10 +40,14 @@ class KeyRecord:
 
 
 class KeyStore:
-    def __init__(self, conn: sqlite3.Connection):
+    def __init__(self, conn: sqlite3.Connection, max_pending: int = MAX_PENDING,
+                 pending_per_source: int = MAX_PENDING_PER_SOURCE):
         self.conn = conn
         self._lock = threading.Lock()
         self._by_curve: dict[str, KeyRecord] = {}
+        self._by_id: dict[str, KeyRecord] = {}
+        self.pending = PendingKeys(max_pending, pending_per_source)
+        self.ratelog = RateLimitedLog(log)
         self._load()
 
     def _load(self) -> None:
@@ -48,6 +56,10 @@ class KeyStore:
         ).fetchall()
         with self._lock:
             self._by_curve = {r[1]: KeyRecord(*r) for r in rows}
+            self._by_id = {r.agent_id: r for r in self._by_curve.values()}
+        for r in sorted(self._by_curve.values(), key=lambda r: r.first_seen):
+            if r.state == "pending":
+                self.pending.add(r.curve_pub, "")  # the source of a key filed before a restart is unknown
 
     # ---- lookups (any thread) ----------------------------------------------------
     def by_curve(self, curve_pub: str) -> KeyRecord | None:
@@ -56,7 +68,7 @@ class KeyStore:
 
     def by_id(self, agent_id: str) -> KeyRecord | None:
         with self._lock:
-            return next((r for r in self._by_curve.values() if r.agent_id == agent_id), None)
+            return self._by_id.get(agent_id)
 
     @functools.lru_cache(maxsize=4096)
     def verifier(self, rec: KeyRecord) -> Ed25519PublicKey:
@@ -76,8 +88,9 @@ class KeyStore:
         return [r.agent_id for r in self.all() if r.state == "accepted"]
 
     # ---- changes (master thread) ---------------------------------------------------
-    def file_hello(self, agent_id: str, curve_pub: str, sign_pub: bytes, auto_accept: bool) -> tuple[str, str]:
-        """File a hello. Returns (key_state, message) for the Welcome reply."""
+    def file_hello(self, agent_id: str, curve_pub: str, sign_pub: bytes, auto_accept: bool,
+                   source: str = "") -> tuple[str, str]:
+        """File a hello from ``source`` (the peer's address). Returns (key_state, message) for the Welcome."""
         known = self.by_curve(curve_pub)
         if known is not None:
             if known.agent_id != agent_id:
@@ -91,14 +104,19 @@ class KeyStore:
             return known.state, ""
         holder = self.by_id(agent_id)
         if holder is not None:
-            log.warning(
-                "agent id %r claimed by a new key %s while filed with key %s (%s); refused",
+            self.ratelog.warning(
+                source, "id-claimed", "agent id %r claimed by a new key %s while filed with key %s (%s); refused",
                 agent_id, fingerprint(curve_pub, sign_pub), holder.fingerprint, holder.state,
             )
             return "denied", f"agent id {agent_id} is already registered with another key"
-        if sum(1 for r in self.all() if r.state == "pending") >= MAX_PENDING:
-            log.warning("pending key limit (%d) reached; hello from %r ignored", MAX_PENDING, agent_id)
-            return "denied", "too many pending keys on the master"
+        if not auto_accept:
+            if self.pending.source_full(source):
+                self.pending.note(source, "refused")
+                self.ratelog.warning(source, "pending-flood", "%s already has %d pending keys; new key for %r refused",
+                                     source, self.pending.per_source, agent_id)
+                return "denied", "too many pending keys from this address on the master"
+            while len(self.pending) >= self.pending.max_total:
+                self._evict_oldest_pending()
         state = "accepted" if auto_accept else "pending"
         now = time.time()
         rec = KeyRecord(agent_id, curve_pub, sign_pub, fingerprint(curve_pub, sign_pub), state, now, now)
@@ -108,11 +126,30 @@ class KeyStore:
         )
         with self._lock:
             self._by_curve[curve_pub] = rec
+            self._by_id[agent_id] = rec
         if auto_accept:
-            log.warning("auto_accept is on: accepted key of %s (%s) without an operator", agent_id, rec.fingerprint)
+            self.ratelog.warning(source, "auto-accept", "auto_accept is on: accepted key of %s (%s) without an "
+                                 "operator", agent_id, rec.fingerprint)
         else:
-            log.info("new key for %s filed as pending (fingerprint %s)", agent_id, rec.fingerprint)
+            self.pending.add(curve_pub, source)
+            self.ratelog.info(source, "pending", "new key for %s filed as pending (fingerprint %s) from %s",
+                              agent_id, rec.fingerprint, source or "a local socket")
         return state, ""
+
+    def _evict_oldest_pending(self) -> None:
+        curve_pub = self.pending.oldest()
+        rec = self.by_curve(curve_pub) if curve_pub else None
+        if rec is None:  # not in the store any more: just forget it
+            self.pending.discard(curve_pub)
+            return
+        source = self.pending.source_of(curve_pub)
+        self.pending.note(source, "evicted")
+        self.ratelog.warning(source, "evicted", "pending key limit (%d) reached: evicted the oldest pending key, "
+                             "%s (%s)", self.pending.max_total, rec.agent_id, rec.fingerprint)
+        self._forget(rec)
+
+    def flood_report(self, since: float) -> list[dict]:
+        return self.pending.report(since)
 
     def select(self, match: str | None, states: set[str]) -> list[KeyRecord]:
         return [r for r in self.all() if r.state in states and (match is None or fnmatch.fnmatchcase(r.agent_id, match))]
@@ -123,11 +160,21 @@ class KeyStore:
         new = KeyRecord(rec.agent_id, rec.curve_pub, rec.sign_pub, rec.fingerprint, state, rec.first_seen, now)
         with self._lock:
             self._by_curve[rec.curve_pub] = new
+            self._by_id[rec.agent_id] = new
+        if state != "pending":
+            self.pending.discard(rec.curve_pub)
         log.info("key of %s (%s) is now %s", rec.agent_id, rec.fingerprint, state)
         return new
 
     def delete(self, rec: KeyRecord) -> None:
+        self._forget(rec)
+        log.info("key of %s (%s) deleted", rec.agent_id, rec.fingerprint)
+
+    def _forget(self, rec: KeyRecord) -> None:
         self.conn.execute("DELETE FROM keys WHERE curve_pub=?", (rec.curve_pub,))
         with self._lock:
             self._by_curve.pop(rec.curve_pub, None)
-        log.info("key of %s (%s) deleted", rec.agent_id, rec.fingerprint)
+            current = self._by_id.get(rec.agent_id)
+            if current is not None and current.curve_pub == rec.curve_pub:
+                del self._by_id[rec.agent_id]
+        self.pending.discard(rec.curve_pub)

@@ -74,7 +74,7 @@ class Master:
         if created:
             log.info("created master keys in %s (fingerprint %s)", cfg.pki_dir, self.keyset.public.fingerprint)
         self.conn = open_db(cfg.db_path)
-        self.keys = KeyStore(self.conn)
+        self.keys = KeyStore(self.conn, cfg.max_pending, cfg.pending_per_source)
         self.jobs = JobStore(self.conn)
         self.presence = PresenceTable(cfg.heartbeat_timeout)
         self.waiters: list[Waiter] = []
@@ -294,7 +294,8 @@ class Master:
         if not curve_key:
             self.bad_frames.bad_frame(rid, f"peer at {address}", "hello without an authenticated CURVE key")
             return
-        state, message = self.keys.file_hello(hello.agent_id, curve_key, hello.sign_pub, self.cfg.auto_accept)
+        state, message = self.keys.file_hello(hello.agent_id, curve_key, hello.sign_pub, self.cfg.auto_accept,
+                                              source=address)
         rec = self.keys.by_curve(curve_key)
         if state == "accepted" and rec is not None:
             self.presence.seen(rec.agent_id, rid, address, version=hello.version, facts=hello.facts).max_frame = \
@@ -415,7 +416,8 @@ class Master:
         try:
             msg = decode_bootstrap(frames[1].bytes)
         except ProtocolError as exc:
-            log.warning("bad bootstrap frame: %s", exc)
+            source = frames[1].get("Peer-Address") or "a local socket"
+            self.ratelog.warning(source, "bootstrap", "bad bootstrap frame from %s: %s", source, exc)
             return
         if isinstance(msg, PubkeyRequest):
             pub = self.keyset.public

@@ -43,7 +43,7 @@ class ApplyRequest(_Req):
 
 class KeysRequest(_Req):
     op: Literal["keys"] = "keys"
-    action: Literal["list", "accept", "reject", "delete", "finger"]
+    action: Literal["list", "accept", "reject", "delete", "finger", "flood"]
     match: str | None = None  # agent id glob; None with accept/reject = all pending
     fingerprint: str | None = None
     include_rejected: bool = False

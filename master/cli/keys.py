@@ -32,6 +32,31 @@ def keys_list(c: Ctx) -> None:
     for r in rows:
         table.add_row(plain(r["id"]), f"[{colors[r['state']]}]{r['state']}[/]", plain(r["fingerprint"]), when(r["first_seen"]))
     consoles.out.print(table)
+    _print_flood(c.ask({"op": "keys", "action": "flood"}, 10).data)
+
+
+def _print_flood(flood: dict) -> None:
+    """Say so when strangers have been flooding the master with new keys (the last hour)."""
+    for s in flood["sources"][:10]:
+        consoles.err.print(f"[yellow]pending-key flood from {safe(s['source'])}[/]: {s['refused']} new key(s) refused "
+                           f"(over {flood['per_source']} pending per address), {s['evicted']} pending key(s) evicted "
+                           f"(oldest first, over {flood['max_pending']} in all); last at {when(s['last'])}")
+    more = len(flood["sources"]) - 10
+    if more > 0:
+        consoles.err.print(f"[yellow]… and {more} more flooding address(es)[/]; see saline keys flood --json")
+
+
+@keys.command("flood")
+@json_opt
+@click.pass_obj
+def keys_flood(c: Ctx) -> None:
+    """Pending-key floods of the last hour: per address, new keys refused and pending keys evicted."""
+    flood = c.ask({"op": "keys", "action": "flood"}, 10).data
+    if c.structured:
+        dump(flood, c.out)
+        return
+    consoles.out.print(f"{flood['pending']} pending key(s) of at most {flood['max_pending']}", markup=False)
+    _print_flood(flood)
 
 
 def _key_action(action: str):

@@ -282,3 +282,68 @@ def test_accepted_agent_cannot_fill_the_masters_disk_or_memory(node1_and_rogue_n
     rc, jobs = d.cli_json("jobs", "list")
     assert job["jid"] not in [j["jid"] for j in jobs]
     assert db.exists()
+
+
+def test_pending_key_flood_cannot_lock_out_a_real_agent(deployment, tmp_path):
+    """#11.12: a stranger refilled the global pending-key limit in ~2 s, after which no real
+    agent could enrol. Now the oldest pending key is evicted to make room, and
+    `saline keys list` shows the flood."""
+    d = deployment
+    d.master.stop()
+    # Every peer here is 127.0.0.1, so the per-address limit is raised to test the global one.
+    d.master_config.write_text(d.master_config.read_text() + "max_pending: 50\npending_per_source: 100000\n")
+    d.start_master()
+    ctx = zmq.Context()
+    socks = []
+    try:
+        from saline.protocol.keys import KeySet
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        curve = (d.master_dir / "pki" / "curve.key").read_text()
+        import yaml
+
+        server_pub = yaml.safe_load(curve)["public"]
+        for i in range(300):
+            pub, sec = zmq.curve_keypair()
+            keys = KeySet(sec.decode(), pub.decode(), Ed25519PrivateKey.generate())
+            s = ctx.socket(zmq.DEALER)
+            s.curve_secretkey, s.curve_publickey, s.curve_serverkey = sec, pub, server_pub.encode()
+            s.linger = 0
+            s.connect(f"tcp://127.0.0.1:{d.port}")
+            s.send(hello(f"flood{i:03d}", keys))
+            socks.append(s)
+        wait_for(lambda: "evicted the oldest pending key" in d.master.log_text(), timeout=30, what="evictions")
+        d.add_agent("node1")
+        d.accept("node1")
+        assert _ping_seconds(d) < 10
+        r = d.cli("keys", "list")
+        assert r.returncode == 0 and "pending-key flood from 127.0.0.1" in r.stderr, r.stderr
+        rc, keys_now = d.cli_json("keys", "list")
+        assert sum(k["state"] == "pending" for k in keys_now) <= 50
+        # One line per kind of event per source, not one per hello.
+        assert d.master.log_text().count("evicted the oldest pending key") <= 10
+    finally:
+        for s in socks:
+            s.close(linger=0)
+        ctx.term()
+
+
+def test_junk_on_the_bootstrap_port_writes_a_few_lines_not_thousands(deployment):
+    """#11.6: 20,000 junk frames on the bootstrap port wrote 20,000 WARNING lines."""
+    d = deployment
+    ctx = zmq.Context()
+    s = ctx.socket(zmq.DEALER)
+    s.linger = 0
+    s.sndhwm = 0
+    s.connect(f"tcp://127.0.0.1:{d.bport}")
+    try:
+        for i in range(20_000):
+            s.send(b"\xc1junk%d" % i)
+        wait_for(lambda: "suppressed" in d.master.log_text(), timeout=30, what="the summary line")
+    finally:
+        s.close(linger=0)
+        ctx.term()
+    text = d.master.log_text()
+    assert text.count("bad bootstrap frame") <= 20, text.count("bad bootstrap frame")
+    assert "similar bootstrap lines from 127.0.0.1" in text
+    assert d.cli("status").returncode == 0
