@@ -38,7 +38,7 @@ class AgentConfig(BaseModel):
     max_clock_skew: float = Field(default=30.0, ge=0)
     max_frame: int = Field(default=64 * 1024 * 1024, ge=1024)
     # Which functions a master may call (fnmatch patterns).
-    functions: list[str] = Field(default_factory=lambda: ["test.*", "facts.*", "state.*", "net.garp"])
+    functions: list[str] = Field(default_factory=lambda: ["test.*", "facts.*", "state.*", "net.garp", "cluster.resources"])
     # File paths that state modules manage are mapped under this root (tests: a temp dir).
     state_root: Path = Path("/")
     # Extra environment for state commands (e.g. LVM_SYSTEM_DIR, CIB_file in labs).

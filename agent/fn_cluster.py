@@ -6,6 +6,8 @@ Change: ``cluster.standby`` (a node attribute, so it survives the node's reboot)
 ``cluster.move``/``cluster.clear`` (``crm_resource``), ``cluster.wait_idle``.
 Simulate: ``cluster.simulate_standby`` runs ``crm_simulate`` on a private copy of the
 live CIB, so the live cluster never sees it.
+Drift runs read ``cluster.resources`` (every resource with its target-role, so a
+resource disabled on purpose is not reported as stopped).
 """
 
 from __future__ import annotations
@@ -175,3 +177,19 @@ def clear(args: ClearArgs, ctx: FunctionContext) -> dict[str, Any]:
         _checked(run.run(["crm_resource", "--clear", "--resource", rid]))
     ids = crm_mon.constraint_ids(_checked(run.run(crm_mon.CONSTRAINTS_ARGV)).stdout)
     return {"cleared": args.resources, "cli_constraints_left": crm_mon.cli_constraints(ids)}
+
+
+@agent_function("cluster.resources")
+def resources(args, ctx: FunctionContext) -> dict:
+    """Every resource crm_mon shows: role, active, failed, managed, nodes, target_role (read-only).
+    Drift runs report failed or stopped resources from it; they never act on them."""
+    from saline.states.system.pcmk_status import CRM_MON_ARGV, parse_resources
+
+    done = _runner(ctx, 30).run(CRM_MON_ARGV)
+    if done.rc != 0:
+        raise FunctionError(f"crm_mon failed: {done.describe()[:500]}")
+    try:
+        found = parse_resources(done.stdout)
+    except Exception as exc:  # noqa: BLE001 - reported to the caller
+        raise FunctionError(f"cannot read crm_mon's XML: {exc}") from None
+    return {rid: r.model_dump() for rid, r in found.items()}

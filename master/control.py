@@ -130,6 +130,14 @@ class ControlHandler:
     def op_maintenance(self, client: bytes, req: MaintenanceRequest) -> ControlReply | None:
         return self.m.maintenance.handle(client, req)
 
+    def op_schedule(self, client: bytes, req) -> ControlReply:
+        from .schedule.control import schedule_request
+
+        return schedule_request(self.m, req)
+
+    def op_drift(self, client: bytes, req) -> ControlReply:
+        return ControlReply(ok=True, data=self.m.drift.store.latest())
+
     # ---- keys and agents ------------------------------------------------------------------
     def op_keys(self, client: bytes, req: KeysRequest) -> ControlReply:
         ks = self.m.keys

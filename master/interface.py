@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .config import MasterConfig
     from .events.intake import EventIntake
     from .events.store import EventStore
+    from .schedule.scheduler import DriftScheduler
     from .jobstore import JobStore
     from .keystore import KeyStore
     from .maintenance.service import MaintenanceService
@@ -31,6 +32,7 @@ class MasterAPI(Protocol):
     events: "EventStore"
     event_intake: "EventIntake"
     maintenance: "MaintenanceService"
+    drift: "DriftScheduler"
 
     def publish(self, target: str, fun: str, args: list, kwargs_for: Callable[[str], dict], timeout: float,
                 stored_kwargs: dict | None = None, agents: list[str] | None = None) -> str:

@@ -44,6 +44,7 @@ from .retention import prune
 from .returns import checked as checked_return
 from .events.intake import EventIntake
 from .events.store import EventStore
+from .schedule.scheduler import DriftScheduler
 from .jobstore import JobStore
 from .keystore import KeyStore
 from .maintenance.service import MaintenanceService
@@ -91,6 +92,7 @@ class Master:
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
         self.event_intake = EventIntake(self)
+        self.drift = DriftScheduler(self)
         self.control_handler = ControlHandler(self)
         self.maintenance = MaintenanceService(self)
 
@@ -151,6 +153,7 @@ class Master:
             poller.register(self.bootstrap_sock, zmq.POLLIN)
         poller.register(self._wake_r, zmq.POLLIN)
         self.event_intake.start()
+        self.drift.start()
         if self.cfg.auto_accept:
             log.warning("auto_accept is ON: every new agent key is accepted without an operator; use it in labs only")
         log.info("saline-master %s ready", __version__)
@@ -216,6 +219,7 @@ class Master:
             if s is not None:
                 s.close(linger=0)
         self.event_intake.stop()
+        self.drift.stop()
         self.zap.stop()
         self.ctx.term()
         self.conn.close()

@@ -126,9 +126,25 @@ class PingRequest(_Req):
     op: Literal["ping"] = "ping"
 
 
+class ScheduleRequest(_Req):
+    """``saline schedule list|add|remove|pause|resume|run-now``."""
+
+    op: Literal["schedule"] = "schedule"
+    action: Literal["list", "add", "remove", "pause", "resume", "run-now"]
+    name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    target: str | None = Field(default=None, min_length=1, max_length=1024)
+    states: list[str] = Field(default_factory=list)  # empty: highstate
+    policy: Literal["report", "fix"] = "report"
+    trigger: str | None = Field(default=None, max_length=200)  # "every 10m" or "cron */5 * * * *"
+
+
+class DriftRequest(_Req):
+    op: Literal["drift"] = "drift"
+
+
 ControlRequest = Annotated[
-    Union[RunRequest, ApplyRequest, KeysRequest, AgentsRequest, JobsListRequest, JobShowRequest, JobWaitRequest, EventsRequest, PingRequest,
-          JobsActiveRequest, JobKillRequest, JobsPruneRequest, MaintenanceRequest],
+    Union[ScheduleRequest, DriftRequest, RunRequest, ApplyRequest, KeysRequest, AgentsRequest, JobsListRequest, JobShowRequest,
+          JobWaitRequest, EventsRequest, PingRequest, JobsActiveRequest, JobKillRequest, JobsPruneRequest, MaintenanceRequest],
     Field(discriminator="op"),
 ]
 

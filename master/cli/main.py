@@ -64,4 +64,4 @@ def main(ctx: click.Context, config_path: str | None, socket_path: str | None, a
 
 
 # The verbs register themselves on ``main``; imported here so ``saline --help`` lists them.
-from . import agents, events, jobs, keys, maintenance, run  # noqa: E402,F401
+from . import agents, events, jobs, keys, maintenance, run, schedule  # noqa: E402,F401

@@ -26,6 +26,7 @@ class ResourceStatus(BaseModel):
     managed: bool
     blocked: bool
     nodes: list[str]  # where it is active
+    target_role: str | None = None  # the meta attribute, when set (Stopped = disabled on purpose)
 
     @property
     def cannot_stop_cleanly(self) -> str | None:
@@ -56,6 +57,7 @@ def parse_resources(xml: str) -> dict[str, ResourceStatus]:
             managed=rsc.get("managed", "true") == "true",
             blocked=rsc.get("blocked") == "true",
             nodes=[n.get("name", "") for n in rsc.findall("node")],
+            target_role=rsc.get("target_role"),
         )
     return found
 
