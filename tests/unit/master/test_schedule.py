@@ -92,3 +92,20 @@ def test_jobstore_round_trip(tmp_path):
         assert jobs["x"].kwargs == {"name": "x"}
     finally:
         again.shutdown(wait=False)
+
+
+def test_the_maintenance_lock_holds_every_node():
+    import sqlite3
+    from types import SimpleNamespace
+
+    from saline.master.maintenance import lock
+
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    lock.ensure(conn)
+    master = SimpleNamespace(jobs=SimpleNamespace(conn=conn))
+    assert hooks.maintenance_lock(master) == {}
+    assert lock.acquire(conn, "run-1", "ops", 600) is None
+    held = hooks.maintenance_lock(master)
+    assert list(held) == ["*"] and "run-1" in held["*"]
+    lock.release(conn, "run-1")
+    assert hooks.maintenance_lock(master) == {}
