@@ -69,3 +69,25 @@ def test_down_and_up_never_remove_directories_the_lab_did_not_create(tmp_path):
     ours._own(ours.shared_dir)
     ours.down()
     assert not ours.state_dir.exists() and not ours.shared_dir.exists()
+
+
+def test_removing_the_state_dir_survives_a_file_that_vanishes_meanwhile(tmp_path, monkeypatch):
+    """A node's last pacemaker write can remove a pe-input file between rmtree's listing and
+    its unlink (seen in the demo test: FileNotFoundError 'pe-input-16.bz2'); down() goes on."""
+    import os
+
+    state = tmp_path / "state"
+    (state / "node1/var/lib/pacemaker/pengine").mkdir(parents=True)
+    (state / Lab.OWNED).touch()
+    gone = state / "node1/var/lib/pacemaker/pengine/pe-input-16.bz2"
+    gone.write_bytes(b"x")
+    real_unlink = os.unlink
+
+    def racing_unlink(path, *args, **kwargs):
+        if str(path).endswith("pe-input-16.bz2") and gone.exists():
+            real_unlink(gone)  # the daemon got there first
+        return real_unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", racing_unlink)
+    Lab(state_dir=str(state), prefix="slx")._remove_owned(state)
+    assert not state.exists()
