@@ -6,6 +6,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from saline.protocol.config import Endpoint
+
 from saline.protocol.ids import AgentId
 
 DEFAULT_CONFIG = "/etc/saline/agent.yaml"
@@ -23,10 +25,10 @@ class AgentConfig(BaseModel):
     id: AgentId
     # Where the master's ROUTER socket is: tcp://HOST:4510, or ipc:///path for agents
     # in namespaces on the master's machine (the cluster lab).
-    master: str = "tcp://127.0.0.1:4510"
+    master: Endpoint = "tcp://127.0.0.1:4510"
     # Plain endpoint that hands out the master's public keys on first contact (TOFU).
     # Empty when the master's key is provisioned into pki_dir/master.pub.
-    master_bootstrap: str = "tcp://127.0.0.1:4511"
+    master_bootstrap: Endpoint = "tcp://127.0.0.1:4511"
     # If set, first contact only pins a master key with this fingerprint.
     master_fingerprint: str | None = None
     pki_dir: Path = Path("/etc/saline/pki/agent")

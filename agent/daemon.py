@@ -18,6 +18,7 @@ from saline.protocol.keys import PublicBundle, load_or_create
 from saline.protocol.messages import Ack, Error, EventAck, Heartbeat, Hello, Job, ReturnBody, Welcome
 from saline.protocol.signing import sign_return
 
+from .backoff import BackoffLog, repeated
 from .config import DEFAULT_CONFIG, AgentConfig
 from .events import EventOutbox
 from .functions import load_functions
@@ -32,6 +33,8 @@ log = logging.getLogger("saline.agent")
 
 # The master's default max_frame; masters that say otherwise in their Welcome are believed.
 DEFAULT_MASTER_MAX_FRAME = 16 * 1024 * 1024
+# Say that the master cannot be reached after this long without a connection.
+UNREACHABLE_AFTER = 10.0
 
 _HANDSHAKE_FAILED = {
     zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL,
@@ -60,6 +63,9 @@ class Agent:
         self.settings = settings
         self.link = Link(grace=cfg.reconnect_max + 2.0)
         self.master_max_frame = DEFAULT_MASTER_MAX_FRAME  # until a Welcome says otherwise
+        self.backoff = BackoffLog()
+        self.connected_since: float | None = None
+        self.unreachable_since = time.monotonic()
 
     # ---- master key ----------------------------------------------------------------
     def _master_bundle(self) -> PublicBundle | None:
@@ -76,7 +82,9 @@ class Agent:
                 if bundle is None:
                     log.info("master bootstrap %s not answering; retrying in %.1fs", self.cfg.master_bootstrap, delay)
             if bundle is None:
-                time.sleep(delay)
+                stop_at = time.monotonic() + delay
+                while self.running and time.monotonic() < stop_at:  # SIGTERM ends the wait at once
+                    time.sleep(0.05)
                 delay = min(delay * 2, self.cfg.reconnect_max)
         return bundle
 
@@ -120,7 +128,9 @@ class Agent:
             self.close()
 
     def stop(self) -> None:
+        """SIGTERM/SIGINT: stop taking jobs at once and wake the loop (it may be in a poll)."""
         self.running = False
+        self.jobs.wake()
 
     def close(self) -> None:
         if self.alerts is not None:
@@ -160,6 +170,9 @@ class Agent:
             deadline = min(next_beat, next_resend, self.jobs.next_deadline() or next_beat,
                            self.link.due_at() or next_beat)
             events = dict(poller.poll(max(0, int((deadline - time.time()) * 1000)) + 1))
+            if not self.running:
+                break  # stopping: frames still queued are left unread (no job is marked seen)
+            self._warn_if_unreachable()
             if self.monitor in events:
                 self._on_monitor()
             if self.jobs.wake_r in events:
@@ -209,25 +222,46 @@ class Agent:
             # rather than with zmq.utils.monitor, which pulls in asyncio.
             event = struct.unpack("=H", frames[0][:2])[0]
             if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                self.connected_since = time.monotonic()
+                self.backoff.clear("unreachable")
+                self.backoff.clear("handshake")
                 log.info("connected to master %s", self.cfg.master)
                 self.link.up()
                 self._hello()
                 self._resend_spool(older_than=0)
             elif event == zmq.EVENT_DISCONNECTED:
-                log.warning("disconnected from master; reconnecting")
                 self.link.lost(time.time())
+                if self.connected_since is not None:
+                    log.warning("disconnected from master; reconnecting")
+                self.connected_since = None
+                self.unreachable_since = time.monotonic()
             elif event in _HANDSHAKE_FAILED:
                 self._on_handshake_failed(event)
 
     def _on_handshake_failed(self, event: int) -> None:
+        # ZeroMQ retries the handshake every reconnect interval: log with backoff, not per retry.
+        count = self.backoff.due("handshake")
+        if count is None:
+            return
         if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
-            log.error("master refused this agent's key (rejected on the master? see `saline keys list`)")
+            log.error("master refused this agent's key (rejected on the master? see `saline keys list`)%s",
+                      repeated(count))
             return
         problem = check_for_changed_key(self.ctx, self.master_bundle, self.cfg.master_bootstrap)
-        log.error(problem or "CURVE handshake with the master failed (is the pinned master key right?)")
+        log.error("%s%s", problem or "CURVE handshake with the master failed (is the pinned master key right?)",
+                  repeated(count))
+
+    def _warn_if_unreachable(self) -> None:
+        """No connection to the master for a while (wrong address, master down, firewall)."""
+        if self.connected_since is not None or time.monotonic() - self.unreachable_since < UNREACHABLE_AFTER:
+            return
+        count = self.backoff.due("unreachable")
+        if count is not None:
+            log.warning("cannot reach the master at %s for %.0fs; still trying (check the address, the master, "
+                        "the firewall)%s", self.cfg.master, time.monotonic() - self.unreachable_since, repeated(count))
 
     def _drain_master(self) -> None:
-        while True:
+        while self.running:
             try:
                 raw = self.sock.recv(zmq.NOBLOCK)
             except zmq.Again:
@@ -269,6 +303,8 @@ class Agent:
             log.warning("unexpected %s message from master; ignored", msg.kind)
 
     def _on_job(self, job: Job) -> None:
+        if not self.running:
+            return  # stopping: not verified, so not marked seen; the master sees no return
         try:
             body = self.verifier.verify(job)
         except JobRefused as exc:
@@ -338,7 +374,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="saline-agent", description="Run the saline agent in the foreground.")
     parser.add_argument("--config", dest="config_path", help=f"YAML config (default {DEFAULT_CONFIG})")
     parser.add_argument("--id", dest="agent_id", help="agent id (overrides the config)")
-    parser.add_argument("--log-level", dest="log_level")
+    parser.add_argument("--log-level", dest="log_level", help="DEBUG, INFO, WARNING, ERROR (overrides log_level)")
+    parser.add_argument("--version", "-V", action="version", version=f"saline-agent {__version__}")
     opts = parser.parse_args(argv)
     run_daemon("saline-agent", AgentConfig, opts.config_path, DEFAULT_CONFIG,
                {"id": opts.agent_id, "log_level": opts.log_level},

@@ -58,6 +58,7 @@ class JobRunner:
         os.set_blocking(self.wake_r, False)
         self._lock = threading.Lock()
         self.state_lock = StateRunLock()
+        self.closed = False
 
     def _finish(self, body: ReturnBody) -> None:
         with self._lock:
@@ -162,7 +163,13 @@ class JobRunner:
             except queue.Empty:
                 return out
 
+    def wake(self) -> None:
+        """Wake the agent's poll loop (used on SIGTERM; safe after shutdown)."""
+        if not self.closed:
+            os.write(self.wake_w, b"x")
+
     def shutdown(self) -> None:
+        self.closed = True
         with self._lock:
             for run in self.running.values():
                 run.cancel.set()

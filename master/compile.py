@@ -32,7 +32,7 @@ def compile_for_agents(master: "MasterAPI", agents: list[str], states: list[str]
             pillar = load_pillar(master.cfg.pillar_roots, aid, node)
             run = compile_highstate(master.cfg.state_roots, pillar, node, aid, states or None)
         except CompileError as exc:
-            errors[aid] = [str(exc)]
+            errors[aid] = [str(exc)] + missing_roots(master.cfg, pillar=False)
             log.warning("compile error for %s: %s", aid, exc)
             continue
         compiled[aid] = run.model_dump(mode="python")
@@ -58,3 +58,16 @@ def publish_apply(master: "MasterAPI", target: str, agents: list[str], states: l
         agents=agents,
     )
     return jid, {}
+
+
+def missing_roots(cfg, pillar: bool = True) -> list[str]:
+    """What is wrong with the configured roots, as lines that say what to do."""
+    kinds = [("state_root", cfg.state_roots)] + ([("pillar_root", cfg.pillar_roots)] if pillar else [])
+    return [f"{kind} {root} does not exist: create it or fix {kind}s in the master config"
+            for kind, roots in kinds for root in roots if not root.is_dir()]
+
+
+def warn_missing_roots(cfg) -> None:
+    """At master start: a missing state root is not fatal (runs still work), but say so."""
+    for line in missing_roots(cfg):
+        log.warning("%s", line)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from saline.protocol.config import Endpoint
+
 from .budget import Rate
 from .retention import Retention
 from .defaults import DEFAULT_CONFIG, DEFAULT_CONTROL_SOCKET
@@ -18,10 +20,10 @@ class MasterConfig(BaseModel):
 
     # The agent port. Agents dial out to it; it is the only network listener besides
     # the optional bootstrap port.
-    bind: str = "tcp://0.0.0.0:4510"
+    bind: Endpoint = "tcp://0.0.0.0:4510"
     # Hands out the master's public keys to agents on first contact; "" disables it
     # (provision pki/master.pub on the agents instead).
-    bootstrap_bind: str = "tcp://0.0.0.0:4511"
+    bootstrap_bind: Endpoint = "tcp://0.0.0.0:4511"
     pki_dir: Path = Path("/etc/saline/pki/master")
     db_path: Path = Path("/var/lib/saline/master/jobs.sqlite")
     # Local control socket for the saline CLI (a Unix socket, mode 0600 unless control_group).

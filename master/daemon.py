@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import click
 
+from saline.protocol import __version__
 from saline.protocol.config import ConfigError, run_daemon
 from saline.protocol.keys import KeyFileError
 
 from .config import DEFAULT_CONFIG, MasterConfig
 
 
-@click.command()
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="saline-master", message="%(prog)s %(version)s")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help=f"YAML config (default {DEFAULT_CONFIG})")
 @click.option("--log-level", default=None, help="DEBUG, INFO, WARNING …")
 @click.option("--auto-accept", is_flag=True, default=None, help="Accept every new agent key (labs only!)")

@@ -35,6 +35,7 @@ from saline.protocol.signing import open_return, sign_job
 
 from . import ctlsocket
 from .badframes import BadFrameLimiter
+from .compile import warn_missing_roots
 from .config import MasterConfig
 from .control import ControlHandler
 from .db import open_db
@@ -104,6 +105,8 @@ class Master:
         ensure_dir(Path(self.cfg.control_socket).parent, 0o700 if self.cfg.control_group is None else 0o755, "control socket directory")
         # Before binding anything: a second master on the same control socket refuses.
         ctlsocket.claim(Path(self.cfg.control_socket))
+        if self.cfg.control_group:
+            ctlsocket.group_id(self.cfg.control_group)  # an unknown group: refuse before binding
         self.zap.start()  # must be up before the CURVE socket accepts handshakes
         s = self.agent_sock = self.ctx.socket(zmq.ROUTER)
         s.curve_server = True
@@ -156,6 +159,7 @@ class Master:
         self.drift.start()
         if self.cfg.auto_accept:
             log.warning("auto_accept is ON: every new agent key is accepted without an operator; use it in labs only")
+        warn_missing_roots(self.cfg)
         log.info("saline-master %s ready", __version__)
         try:
             while self.running:
@@ -321,7 +325,11 @@ class Master:
         if not self.jobs.has_return(body.jid, rec.agent_id):
             body = checked_return(body)
             self.jobs.store_return(body)
-            log.info("return for %s from %s: %s", body.jid, rec.agent_id, "ok" if body.success else "failed")
+            if body.success:
+                log.info("return for %s from %s: ok", body.jid, rec.agent_id)
+            else:  # an operator tailing the log at WARNING sees every failure
+                log.warning("return for %s from %s: failed (%s): %s", body.jid, rec.agent_id, body.fun,
+                            (body.error or f"retcode {body.retcode}")[:500])
         self._send_agent(rid, Ack(jid=body.jid))  # a resent duplicate is acked again, stored once
         self._check_waiters(body.jid)
 

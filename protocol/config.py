@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ValidationError
 
 from .codec import describe_validation_error
 
@@ -15,6 +15,16 @@ C = TypeVar("C", bound=BaseModel)
 
 class ConfigError(ValueError):
     pass
+
+
+def _check_endpoint(value: str) -> str:
+    """A ZeroMQ endpoint with its transport: ``tcp://HOST:PORT`` or ``ipc:///path`` ("" = off)."""
+    if value and not value.startswith(("tcp://", "ipc://")):
+        raise ValueError(f"{value!r} needs a scheme: tcp://HOST:PORT (or ipc:///path for a local socket)")
+    return value
+
+
+Endpoint = Annotated[str, AfterValidator(_check_endpoint)]
 
 
 def load_config(model: type[C], path: str | Path | None, default_path: str | Path, overrides: dict | None = None) -> C:

@@ -80,8 +80,8 @@ class Heartbeat(Strict):
     uptime: float = 0.0
     running_jobs: int = 0
     # The jobs running on the agent now (`saline jobs active`; a state run past its
-    # timeout is "running", not "no return"). Bounded by the agent's job queue.
-    running: list[Jid] = Field(default_factory=list, max_length=1024)
+    # timeout is "running", not "no return"). Bounded by the agent's job queue (<= 256).
+    running: list[Jid] = Field(default_factory=list, max_length=256)
 
 
 class Job(Strict):

@@ -113,13 +113,18 @@ class Ctx:
         except MasterUnavailable as exc:
             fail(f"{exc}; job {jid} goes on on the agents, see it later with: saline jobs show {jid}")
         except KeyboardInterrupt:
-            consoles.err.print(f"\nInterrupted: job {jid} goes on on the agents; its returns are stored as they come."
-                               f"\nSee it with: saline jobs show {jid}   (or wait for it: saline jobs wait {jid})",
-                               highlight=False, markup=False)
-            sys.exit(EXIT_INTERRUPTED)
+            interrupted(jid)
         if not reply.get("ok"):
             fail(reply.get("error") or "request failed")
         return reply.data
+
+
+def interrupted(jid: str) -> None:
+    """Ctrl-C while waiting: the job is not stopped (that is `saline jobs kill`)."""
+    consoles.err.print(f"\nInterrupted: job {jid} goes on on the agents; its returns are stored as they come."
+                       f"\nSee it with: saline jobs show {jid}   (or wait for it: saline jobs wait {jid})",
+                       highlight=False, markup=False)
+    sys.exit(EXIT_INTERRUPTED)
 
 
 def job_exit_code(job: dict) -> int:

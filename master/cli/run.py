@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from .base import (
-    EXIT_OK, Ctx, Table, consoles, dump, fail, job_exit_code, json_opt, plain, safe,
+    EXIT_OK, Ctx, Table, consoles, dump, fail, interrupted, job_exit_code, json_opt, plain, safe,
 )
 from .main import main
 
@@ -114,9 +114,12 @@ def publish_and_show(c: Ctx, req: dict, as_async: bool) -> None:
                                f"see it with: saline jobs show {jid}  (or saline jobs wait {jid})", markup=False)
         sys.exit(EXIT_OK)
     note = consoles.err if c.structured else consoles.out
-    note.print(f"job {jid} published to {len(agents)} agent(s), waiting up to {published['timeout']:g}s "
-               "(Ctrl-C stops waiting, not the job)", markup=False, style="dim")
-    job = c.wait_job(jid, published["timeout"] + RETURN_GRACE)
+    try:
+        note.print(f"job {jid} published to {len(agents)} agent(s), waiting up to {published['timeout']:g}s "
+                   "(Ctrl-C stops waiting, not the job)", markup=False, style="dim")
+        job = c.wait_job(jid, published["timeout"] + RETURN_GRACE)
+    except KeyboardInterrupt:
+        interrupted(jid)
     sys.exit(show_job(job, c))
 
 
