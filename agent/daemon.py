@@ -66,6 +66,7 @@ class Agent:
         self.backoff = BackoffLog()
         self.connected_since: float | None = None
         self.unreachable_since = time.monotonic()
+        self.ever_connected = False
 
     # ---- master key ----------------------------------------------------------------
     def _master_bundle(self) -> PublicBundle | None:
@@ -223,6 +224,7 @@ class Agent:
             event = struct.unpack("=H", frames[0][:2])[0]
             if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
                 self.connected_since = time.monotonic()
+                self.ever_connected = True
                 self.backoff.clear("unreachable")
                 self.backoff.clear("handshake")
                 log.info("connected to master %s", self.cfg.master)
@@ -234,7 +236,6 @@ class Agent:
                 if self.connected_since is not None:
                     log.warning("disconnected from master; reconnecting")
                 self.connected_since = None
-                self.unreachable_since = time.monotonic()
             elif event in _HANDSHAKE_FAILED:
                 self._on_handshake_failed(event)
 
@@ -252,8 +253,9 @@ class Agent:
                   repeated(count))
 
     def _warn_if_unreachable(self) -> None:
-        """No connection to the master for a while (wrong address, master down, firewall)."""
-        if self.connected_since is not None or time.monotonic() - self.unreachable_since < UNREACHABLE_AFTER:
+        """No connection to the master since the agent started (wrong address, master down,
+        firewall). A connection lost later is the Link's business (it redials and logs)."""
+        if self.ever_connected or time.monotonic() - self.unreachable_since < UNREACHABLE_AFTER:
             return
         count = self.backoff.due("unreachable")
         if count is not None:
