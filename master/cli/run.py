@@ -96,8 +96,9 @@ def print_state_job(job: dict, c: Ctx) -> int:
 
 
 def show_job(job: dict, c: Ctx) -> int:
-    """The one renderer for run, apply, jobs show and jobs wait: same exit code in every format."""
-    if job["fun"] == "state.apply" or c.out == "highstate":
+    """The one renderer for run, apply, jobs show and jobs wait: same exit code in every format.
+    State runs are shown like Salt's highstate (``--out highstate``), other jobs as a table."""
+    if job["fun"] == "state.apply":
         return print_state_job(job, c)
     return print_job(job, c)
 
