@@ -73,7 +73,7 @@ FUNCTIONS: dict[str, AgentFunction] = {}
 # Modules whose import registers functions. New families (state.*, pacemaker events …)
 # add themselves here.
 FUNCTION_MODULES = ["saline.agent.fn_test", "saline.agent.fn_facts", "saline.agent.fn_state", "saline.agent.fn_openvz",
-                    "saline.agent.fn_net", "saline.agent.fn_cluster", "saline.agent.fn_work"]
+                    "saline.agent.fn_net", "saline.agent.fn_cluster", "saline.agent.fn_work", "saline.agent.fn_salt"]
 
 
 def agent_function(name: str, args_model: type[BaseModel] = NoArgs, outlives_timeout: bool = False):

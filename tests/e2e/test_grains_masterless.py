@@ -36,3 +36,17 @@ def test_grains_render_the_same_masterless_and_through_the_master(deployment, tm
 
     assert masterless == through_master
     assert "id=node1\n" in masterless and "os_family=Debian\n" in masterless and "osfinger=Debian-12\n" in masterless
+
+
+def test_salt_day_one_functions_through_the_master(deployment):
+    d = deployment
+    d.add_agent("node1", functions=["test.*", "grains.*", "sys.*", "cmd.*"])
+    d.accept("node1")
+    rc, job = d.cli_json("run", "node1", "grains.get", "os_family")
+    assert rc == 0 and job["returns"][0]["data"] == "Debian", job
+    rc, job = d.cli_json("run", "node1", "cmd.run", "echo hi")
+    assert rc == 0 and job["returns"][0]["data"] == "hi", job
+    rc, job = d.cli_json("run", "node1", "sys.list_functions")
+    assert rc == 0 and "grains.get" in job["returns"][0]["data"] and "state.apply" not in job["returns"][0]["data"]
+    rc, job = d.cli_json("run", "node1", "pkg.version", "bash")
+    assert rc != 0, "pkg.* is not in this agent's allow-list"
