@@ -188,6 +188,17 @@ def _finish(c: Ctx, status: dict) -> None:
     sys.exit(EXIT_OK if status["run"]["status"] == "done" else EXIT_FAILED)
 
 
+def _started(c: Ctx, data: dict, message: str, detach: bool) -> None:
+    """A run started or resumed: return at once (--detach) or follow it to its end."""
+    if not c.as_json:
+        consoles.out.print(message)
+    if detach:
+        if c.as_json:
+            dump(data)
+        sys.exit(EXIT_OK)
+    _finish(c, follow(c, data["run_id"]))
+
+
 @maintenance.command()
 @_spec_options
 @click.option("--detach", is_flag=True, help="start the run and return (follow with `status`)")
@@ -208,14 +219,7 @@ def run(c: Ctx, detach: bool, **kw) -> None:
                 print_plan(data["plan"])
             consoles.err.print(f"[bold red]Error:[/] {_esc(reply.get('error'))}")
         sys.exit(EXIT_FAILED if reply.get("code") == "gate_failed" else EXIT_ERROR)
-    run_id = reply["data"]["run_id"]
-    if not c.as_json:
-        consoles.out.print(f"maintenance run {run_id} started")
-    if detach:
-        if c.as_json:
-            dump(reply["data"])
-        sys.exit(EXIT_OK)
-    _finish(c, follow(c, run_id))
+    _started(c, reply["data"], f"maintenance run {reply['data']['run_id']} started", detach)
 
 
 @maintenance.command()
@@ -239,13 +243,7 @@ def status(c: Ctx, run_id: str | None) -> None:
 def resume(c: Ctx, run_id: str | None, detach: bool) -> None:
     """Continue an interrupted or failed run at its recorded step (re-running that step)."""
     data = c.ask(_request("resume", run_id=run_id), 30).data
-    if not c.as_json:
-        consoles.out.print(f"resuming run {data['run_id']} at {data['node']} {data['step']}")
-    if detach:
-        if c.as_json:
-            dump(data)
-        sys.exit(EXIT_OK)
-    _finish(c, follow(c, data["run_id"]))
+    _started(c, data, f"resuming run {data['run_id']} at {data['node']} {data['step']}", detach)
 
 
 @maintenance.command()

@@ -55,7 +55,8 @@ def try_status(node: str, timeout: float = STATUS_TIMEOUT) -> Step:
     """cluster.status, or the reason there is none (a string)."""
     ret = yield Call(node, "cluster.status", {}, timeout)
     if ret is None or ret.status != "returned":
-        return f"agent {ret.status if ret else 'gone'}"
+        return {"not_connected": "its agent is not connected", "no_return": "its agent did not answer in time"}.get(
+            ret.status if ret else "", "its agent is gone")
     return ret.data if ret.success else f"cluster.status failed: {ret.error}"
 
 
@@ -237,13 +238,22 @@ def move_back(ctx: RunCtx, node: str) -> Step:
     todo = [r for r in mem.get("resources_before", []) if r not in here]
     created = mem.setdefault("created_constraints", [])
     for rid in todo:
-        data = yield from call(node, "cluster.move", {"resource": rid}, 30)
         if rid not in created:
             created.append(rid)
             ctx.save()
-        del data
+        yield from call(node, "cluster.move", {"resource": rid}, 30)
     if todo:
         yield from call(node, "cluster.wait_idle", {"timeout": ctx.spec.step_timeout}, ctx.spec.step_timeout + 10)
+        view = _view((yield from try_status(node)))
+        now_here = {view.top_level(r) for r in view.on_node(node)} if view else set()
+        stuck = [r for r in todo if r not in now_here]
+        if stuck:
+            # Leave no constraint of ours behind: the node is back, only the move failed.
+            yield from call(node, "cluster.clear", {"resources": created}, 60)
+            created.clear()
+            ctx.save()
+            raise StepFailed(f"{', '.join(stuck)} did not move back to {node} (resource-stickiness INFINITY or a "
+                             "constraint keeps it on the peer); the move constraints were cleared")
     return {"moved": todo, "already_back": sorted(here & set(mem.get("resources_before", [])))}
 
 

@@ -379,3 +379,78 @@ def test_agent_killed_during_work_fails_after_a_bounded_wait(site):
     assert "node1" in st["run"]["error"] and ("did not return" in st["run"]["error"] or "not connected" in st["run"]["error"])
     assert "node1 is in standby" in st["run"]["safe_state"]
     assert site.view().nodes["node1"].standby
+
+
+def _wait_step(site: Site, step: str) -> None:
+    wait_for(lambda: site.maint_json("status")[1]["run"]["step"] == step, 60, 0.2, f"node1's {step} step")
+
+
+def _wait_end(site: Site) -> dict:
+    def ended():
+        st = site.maint_json("status")[1]
+        return st if st["run"]["status"] != "running" else None
+
+    return wait_for(ended, 90, 0.5, "the run to stop")
+
+
+def test_abort_stops_after_the_current_step_in_a_safe_state(site):
+    site.reset()
+    r = site.maint("run", "--work", "cmd:sleep 3", "--reboot", "never", "--detach")
+    assert r.returncode == 0, r.stderr
+    _wait_step(site, "work")
+    r = site.maint("abort")
+    assert r.returncode == 0 and "stops after the current step" in r.stdout
+    st = _wait_end(site)
+    run = st["run"]
+    assert run["status"] == "aborted" and st["lock"] is None
+    assert [(s["step"], s["status"]) for s in run["steps"]][-1] == ("work", "ok")  # the step in flight finished
+    assert "node1 is in standby and its resources run on node2" in run["safe_state"]
+    assert site.view().nodes["node1"].standby and not site.view().nodes["node2"].standby
+
+
+def test_a_node_that_does_not_come_back_fails_the_rejoin_in_time(site):
+    site.reset()
+    record = site.lab.state_dir / "node1" / "agent.json"
+    saved = record.read_text()
+    record.unlink()  # node1 "boots" without its agent
+    try:
+        started = time.monotonic()
+        r = site.maint("run", "--nodes", "node1", "--work", "cmd:true", "--reboot", "always", "--rejoin-timeout", "12")
+        took = time.monotonic() - started
+    finally:
+        record.write_text(saved)
+    assert r.returncode == 2, r.stdout + r.stderr
+    run = site.maint_json("status")[1]["run"]
+    assert run["status"] == "failed" and run["step"] == "rejoin"
+    assert run["error"].endswith("node1 did not come back within 12s: its agent is not connected")
+    assert took < 60
+    assert site.view().nodes["node1"].standby  # it came back in standby: its resources stay on node2
+
+
+def test_move_back_moves_the_nodes_resources_back_and_clears_its_constraints(site):
+    site.reset()
+    # Sticky: mt_svc2 would stay on node1 after node2 returns, unless the run moves it back.
+    site.crm("node1", "crm_resource", "--resource", "mt_svc2", "--meta", "--set-parameter", "resource-stickiness",
+             "--parameter-value", "1000")
+    try:
+        r = site.maint("run", "--nodes", "node2", "--work", "cmd:true", "--reboot", "never", "--move-back")
+        assert r.returncode == 0, r.stdout + r.stderr
+        run = site.maint_json("status")[1]["run"]
+        steps = {s["step"]: s for s in run["steps"]}
+        assert steps["move_back"]["status"] == "ok" and steps["move_back"]["evidence"]["moved"] == ["mt_svc2"]
+        assert steps["cleanup"]["evidence"]["cleared"] == ["mt_svc2"]
+        assert steps["cleanup"]["evidence"]["cli_constraints_left"] == []
+        assert not [c for c in site.constraint_ids() if c.startswith("cli-")]
+        assert _placement(site)["mt_svc2"] == ["node2"]
+        # INFINITY stickiness beats a move (INFINITY + INFINITY is a tie): the step says so and
+        # leaves no constraint behind.
+        site.reset()
+        site.crm("node1", "crm_resource", "--resource", "mt_svc2", "--meta", "--set-parameter", "resource-stickiness",
+                 "--parameter-value", "INFINITY")
+        r = site.maint("run", "--nodes", "node2", "--work", "cmd:true", "--reboot", "never", "--move-back")
+        assert r.returncode == 2
+        run = site.maint_json("status")[1]["run"]
+        assert run["step"] == "move_back" and "mt_svc2 did not move back to node2" in run["error"]
+        assert not [c for c in site.constraint_ids() if c.startswith("cli-")]
+    finally:
+        site.crm("node1", "crm_resource", "--resource", "mt_svc2", "--meta", "--delete-parameter", "resource-stickiness")
