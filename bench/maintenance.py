@@ -42,15 +42,15 @@ def timed(lab: Lab, argvs: list[list[str]]) -> float:
     return time.monotonic() - started
 
 
-def floor(lab: Lab, node: str, group: str) -> dict[str, float]:
+def floor(lab: Lab, node: str, group: str, member: str) -> dict[str, float]:
     peer = next(n for n in lab.nodes if n != node)
     wait = ["crm_resource", "--wait", "--timeout=60s"]
     standby = ["crm_attribute", "--node", node, "--name", "standby", "--lifetime", "forever", "--update"]
-    return {
-        "standby_round_trip": timed(lab, [standby + ["on"], wait, standby + ["off"], wait]),
-        "move_round_trip": timed(lab, [["crm_resource", "--move", "--resource", group, "--node", peer], wait,
-                                       ["crm_resource", "--clear", "--resource", group], wait]),
-    }
+    out = {"standby_round_trip": timed(lab, [standby + ["on"], wait, standby + ["off"], wait])}
+    if node in lab.resource_location(node, member):  # the group runs here: move it away and back
+        out["move_round_trip"] = timed(lab, [["crm_resource", "--move", "--resource", group, "--node", peer], wait,
+                                             ["crm_resource", "--clear", "--resource", group], wait])
+    return out
 
 
 def maintenance_run(d: Demo, work: str) -> tuple[dict, AvailabilityWatcher]:
@@ -81,7 +81,7 @@ def main() -> int:
         lab.exec("node1", ["crm_resource", "--wait", "--timeout=60s"], timeout=90)
         for _ in range(args.runs):
             for node in lab.nodes:
-                floors[node].append(floor(lab, node, "grp_lxc1"))
+                floors[node].append(floor(lab, node, "grp_lxc1", "lxc_ct1"))
             run, watcher = maintenance_run(d, "state:maintained")
             if run["status"] != "done":
                 raise RuntimeError(f"maintenance run {run['status']}: {run.get('error')}")
@@ -100,12 +100,13 @@ def main() -> int:
         steps = {s: med(v) for s, v in per_node[node].items() if v}
         total = sum(steps.values())
         overhead = total - sum(steps.get(s, 0.0) for s in NOT_OVERHEAD)
-        fl = {k: med([f[k] for f in floors[node]]) for k in floors[node][0]}
+        fl = {k: med([f[k] for f in floors[node] if k in f]) for k in {k for f in floors[node] for k in f}}
         ratio = overhead / fl["standby_round_trip"]
         data["nodes"][node] = {"steps": steps, "total": total, "overhead": overhead, "floor": fl,
                                "overhead_vs_floor": ratio, "longest_gap": med(gaps[node])}
         rows.append([node] + [f"{steps.get(s, 0):.2f}" for s in STEPS] +
-                    [f"{total:.1f}", f"{overhead:.1f}", f"{fl['standby_round_trip']:.1f}", f"{fl['move_round_trip']:.1f}",
+                    [f"{total:.1f}", f"{overhead:.1f}", f"{fl['standby_round_trip']:.1f}",
+                     f"{fl['move_round_trip']:.1f}" if "move_round_trip" in fl else "–",
                      f"{ratio:.2f}×", f"{med(gaps[node]):.1f}"])
     header = ["node", *STEPS, "total s", "overhead s", "floor standby s", "floor move s", "overhead/floor",
               "longest gap s"]
