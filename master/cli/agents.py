@@ -28,6 +28,20 @@ def agents(c: Ctx) -> None:
         table.add_row(plain(r["id"]), f"[{colors.get(r['state'], 'white')}]{safe(r['state'])}[/]", ago,
                       plain(r["version"] or "-"), plain(r["address"] or "-"))
     consoles.out.print(table)
+    _hints(rows)
+
+
+def _hints(rows: list[dict]) -> None:
+    """What to do about agents that are not up: the master cannot run jobs on them."""
+    pending = [r["id"] for r in rows if r["state"] == "pending"]
+    down = [r["id"] for r in rows if r["state"] == "down"]
+    if pending:
+        consoles.out.print(f"{len(pending)} key(s) pending; those agents wait and take no jobs: compare "
+                           f"`saline keys finger {pending[0]}` with the fingerprint in the agent's log, then "
+                           f"`saline keys accept {pending[0]}`", markup=False)
+    if down:
+        consoles.out.print(f"{len(down)} agent(s) down (no heartbeat): check that saline-agent runs there; its log "
+                           f"says whether it cannot reach the master or its key was refused", markup=False)
 
 
 @main.command()

@@ -133,3 +133,18 @@ def test_agent_text_cannot_drive_the_terminal(two_agents):
 def test_bad_yaml_argument_is_one_clear_line(two_agents):
     r = two_agents.cli("run", "node1", "test.echo", "text=[unclosed")
     assert r.returncode == 1 and "is not a valid YAML value" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_agents_says_what_to_do_about_pending_and_down_agents(deployment):
+    d = deployment
+    d.add_agent("node1")
+    d.add_agent("node2")
+    d.accept("node2")
+    d.wait_agent_state("node1", "pending")
+    d.agents["node2"].stop()
+    d.wait_agent_state("node2", "down")
+    r = d.cli("agents")
+    assert r.returncode == 0
+    assert "1 key(s) pending; those agents wait and take no jobs" in r.stdout
+    assert "`saline keys accept node1`" in r.stdout
+    assert "1 agent(s) down (no heartbeat)" in r.stdout
