@@ -33,6 +33,9 @@ class SalineDeployment:
             state_roots=[str(self.states)], pillar_roots=[str(base / "pillar")], log_level=log_level,
             auto_accept=True,  # the benchmark only; never in production
             heartbeat_timeout=60, default_timeout=30,
+            # Every simulated agent comes from 127.0.0.1: the per-address budget for keys that
+            # are not accepted yet (a few hundred hellos a second) would pace a mass enrolment.
+            stranger_budget={"bytes_per_s": 64 * 1024 * 1024, "decode_per_s": 1.0},
         )
         self.master_config = self.master_dir / "master.yaml"
         self.master_config.write_text(yaml.safe_dump(cfg))

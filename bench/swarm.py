@@ -23,7 +23,6 @@ import shutil
 import signal
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -75,7 +74,8 @@ class SimAgent:
 
 
 class Swarm:
-    def __init__(self, ctx: zmq.Context, master_endpoint: str, bootstrap: str, keys: list[KeySet], prefix: str):
+    def __init__(self, ctx: zmq.Context, master_endpoint: str, bootstrap: str, keys: list[KeySet], prefix: str,
+                 first: int = 0):
         bundle = fetch_master_bundle(ctx, bootstrap, timeout=10)
         if bundle is None:
             raise RuntimeError("master bootstrap endpoint did not answer")
@@ -93,7 +93,7 @@ class Swarm:
             s.curve_serverkey = bundle.curve_pub.encode()
             s.linger = 0
             s.connect(master_endpoint)
-            agent = SimAgent(f"{prefix}{i:04d}", ks, s)
+            agent = SimAgent(f"{prefix}{first + i:05d}", ks, s)
             self.agents.append(agent)
             self.by_sock[s] = agent
             self.poller.register(s, zmq.POLLIN)
@@ -112,7 +112,9 @@ class Swarm:
                 return
             if time.monotonic() >= next_hello:
                 self.hello_all()
-                next_hello = time.monotonic() + 2.0
+                # Re-hello those still waiting, but never faster than the master can file them.
+                waiting = sum(1 for a in self.agents if not a.accepted)
+                next_hello = time.monotonic() + max(2.0, waiting / 1000)
             self.serve_once(100)
         missing = sum(1 for a in self.agents if not a.accepted)
         raise TimeoutError(f"{missing} swarm agents not accepted after {timeout:g}s")
@@ -178,38 +180,82 @@ class SizeResult:
     swarm_rss_mib: float
 
 
+# Simulated agents per swarm process: two descriptors each (socket mailbox, TCP connection).
+PER_PROCESS = 4000
+
+
+def _swarm_process(endpoint: str, bootstrap: str, keys: list[KeySet], first: int, conn, register_timeout: float) -> None:
+    """One slice of the swarm in its own process: register, then answer jobs until told to stop."""
+    ctx = zmq.Context()
+    ctx.set(zmq.MAX_SOCKETS, len(keys) + 64)
+    swarm = None
+    try:
+        swarm = Swarm(ctx, endpoint, bootstrap, keys, "sw", first)
+        swarm.wait_accepted(timeout=register_timeout)
+        conn.send(("accepted", None))
+        while not conn.poll(0):
+            swarm.serve_once(5)
+        conn.recv()
+        end = time.monotonic() + 2  # let the last acks arrive: what stays spooled was never stored
+        while time.monotonic() < end and any(a.spool for a in swarm.agents):
+            swarm.serve_once(20)
+        conn.send(("done", {"answered": swarm.jobs_answered, "refused": swarm.refused,
+                            "unacked": sum(len(a.spool) for a in swarm.agents),
+                            "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which fails clearly
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        if swarm is not None:
+            swarm.close()
+        ctx.term()
+
+
+def _expect(conn, what: str, timeout: float, master) -> object:
+    if not conn.poll(timeout):
+        raise RuntimeError(f"a swarm process did not report {what} within {timeout:g}s "
+                           f"(master alive: {master.poll() is None})")
+    kind, value = conn.recv()
+    if kind == "error":
+        raise RuntimeError(f"a swarm process failed: {value}")
+    return value
+
+
 def run_size(base: Path, procs: Procs, n: int, rounds: int, keys: list[KeySet]) -> SizeResult:
+    import multiprocessing
+
     d = SalineDeployment(base / f"swarm-{n}", procs)
     d.start_master()
     assert d.master is not None
-    ctx = zmq.Context()
-    ctx.set(zmq.MAX_SOCKETS, n + 64)
-    swarm = Swarm(ctx, f"tcp://127.0.0.1:{d.port}", f"tcp://127.0.0.1:{d.bport}", keys[:n], "sw")
+    register_timeout = max(60, n * 0.02)
+    mp = multiprocessing.get_context("fork")
+    children = []
     try:
         t0 = time.perf_counter()
-        swarm.wait_accepted(timeout=max(60, n * 0.2))
+        for first in range(0, n, PER_PROCESS):
+            parent, child = mp.Pipe()
+            p = mp.Process(target=_swarm_process, daemon=True,
+                           args=(f"tcp://127.0.0.1:{d.port}", f"tcp://127.0.0.1:{d.bport}",
+                                 keys[first:min(n, first + PER_PROCESS)], first, child, register_timeout))
+            p.start()
+            children.append((p, parent))
+        for _, conn in children:
+            _expect(conn, "its agents accepted", register_timeout + 30, d.master)
         register = time.perf_counter() - t0
         samples, cpu, returned_counts, lost = [], [], [], 0
         for r in range(rounds + 1):  # the first round warms up and is not counted
-            box: dict = {}
             cpu0 = tree_cpu_seconds(d.master.pid)
-            th = threading.Thread(target=lambda: box.update(res=d.client.request(
-                _run_request(n), timeout=120)), daemon=True)
             t0 = time.perf_counter()
-            th.start()
-            while th.is_alive():
-                swarm.serve_once(5)
+            try:
+                reply = d.client.request(_run_request(n), timeout=ROUND_LIMIT)
+            except Exception as exc:  # noqa: BLE001
+                raise RuntimeError(f"round {r}: the master did not answer test.ping to {n} agents within "
+                                   f"{ROUND_LIMIT:g}s ({exc}; master alive: {d.master.poll() is None})") from None
             dt = time.perf_counter() - t0
-            th.join()
             cpu1 = tree_cpu_seconds(d.master.pid)
-            reply = box["res"]
             if not reply.ok:
                 raise RuntimeError(f"swarm test.ping failed: {reply.error}")
             returned = sum(1 for x in reply.data["returns"] if x["status"] == "returned" and x["data"] is True)
-            # Let acks arrive, so what is left in a spool is a return the master never stored.
-            end = time.monotonic() + 2
-            while time.monotonic() < end and any(a.spool for a in swarm.agents):
-                swarm.serve_once(20)
+            time.sleep(0.5)
             if r == 0:
                 continue
             samples.append(dt)
@@ -217,12 +263,23 @@ def run_size(base: Path, procs: Procs, n: int, rounds: int, keys: list[KeySet]) 
             returned_counts.append(returned)
             lost += n - returned
         mem = tree_memory(d.master.pid)
-        swarm_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        stats = []
+        for _, conn in children:
+            conn.send("stop")
+            stats.append(_expect(conn, "its totals", 30, d.master))
+        lost += sum(s["unacked"] for s in stats)
+        swarm_rss = max(s["rss_mib"] for s in stats)
         return SizeResult(n, register, Stats.of(samples), min(returned_counts), lost, Stats.of(cpu), mem, swarm_rss)
     finally:
-        swarm.close()
-        ctx.term()
+        for p, _ in children:
+            if p.is_alive():
+                p.kill()
+            p.join(5)
         procs.stop(d.master)
+
+
+# A round that takes longer than this is a failure, never a hang.
+ROUND_LIMIT = 120.0
 
 
 def _run_request(n: int):
@@ -267,9 +324,15 @@ def main(argv: list[str] | None = None) -> int:
     if not sizes or min(sizes) < 1 or args.rounds < 1:
         ap.error("sizes and rounds must be positive")
     # One socket per agent in this process and one connection each in the master.
+    # Two descriptors per simulated agent in its swarm process (PER_PROCESS agents each), one
+    # per agent in the master.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = min(hard, max(soft, 4 * max(sizes) + 256))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    need = max(max(sizes), 2 * min(max(sizes), PER_PROCESS)) + 256
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, need)), hard))
+    have = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if have < need:
+        sys.exit(f"swarm: {max(sizes)} agents need about {need} open files per process; the limit is {have} "
+                 f"(raise it with ulimit -n)")
 
     signal.signal(signal.SIGTERM, _interrupt)
     date = time.strftime("%Y-%m-%d %H:%M")

@@ -81,7 +81,7 @@ class Intake:
         budget = self.agent_budget if accepted else self.stranger_budget
         if not all(budget.allow(s, size) for s in sources):
             self.dropped += 1
-            self.ratelog.warning(sources[0], "over-budget", "%s is over its budget of bytes or decode time; "
+            self.ratelog.warning(who, "over-budget", "%s is over its budget of bytes or decode time; "
                                  "dropping its frames unread for now", who)
             return None
         limit = self.cfg.max_frame if accepted else self.cfg.max_hello_frame

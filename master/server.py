@@ -80,6 +80,7 @@ class Master:
         self.jobs = JobStore(self.conn)
         self.presence = PresenceTable(cfg.heartbeat_timeout)
         self.waiters: list[Waiter] = []
+        self._outstanding: dict[str, int] = {}  # jid → returns still pending, for jobs someone waits for
         self.ratelog = RateLimitedLog(log)
         self.bad_frames = BadFrameLimiter(cfg.bad_frame_limit, ratelog=self.ratelog)
         self.intake = Intake(cfg, self.keys, self.bad_frames, self.ratelog)
@@ -322,7 +323,10 @@ class Master:
         if not self.jobs.expects(body.jid, rec.agent_id):
             log.warning("return refused: job %s was never sent to %s", body.jid, rec.agent_id)
             return
+        was_pending = False
         if not self.jobs.has_return(body.jid, rec.agent_id):
+            was_pending = body.jid in self._outstanding and self.conn.execute(
+                "SELECT status='pending' FROM returns WHERE jid=? AND agent_id=?", (body.jid, rec.agent_id)).fetchone()[0]
             body = checked_return(body)
             self.jobs.store_return(body)
             if body.success:
@@ -331,7 +335,7 @@ class Master:
                 log.warning("return for %s from %s: failed (%s): %s", body.jid, rec.agent_id, body.fun,
                             (body.error or f"retcode {body.retcode}")[:500])
         self._send_agent(rid, Ack(jid=body.jid))  # a resent duplicate is acked again, stored once
-        self._check_waiters(body.jid)
+        self._check_waiters(body.jid, returned=bool(was_pending))
 
     # ---- publishing ---------------------------------------------------------------
     def publish(self, target: str, fun: str, args: list, kwargs_for: Callable[[str], dict], timeout: float,
@@ -366,6 +370,9 @@ class Master:
     # ---- waiting control clients --------------------------------------------------------
     def wait_for(self, client: bytes, jid: str, timeout: float, reply: Callable[[str], ControlReply]) -> None:
         self.waiters.append(Waiter(client, jid, time.time() + timeout, reply))
+        if jid not in self._outstanding:
+            self._outstanding[jid] = self.conn.execute(
+                "SELECT COUNT(*) FROM returns WHERE jid=? AND status='pending'", (jid,)).fetchone()[0]
         self._check_waiters(jid)
 
     def when_done(self, jid: str, timeout: float, callback: Callable[[str], None]) -> None:
@@ -388,18 +395,31 @@ class Master:
         ).fetchone()
         return row[0] == 0
 
-    def _check_waiters(self, jid: str) -> None:
-        ready = [w for w in self.waiters if w.jid == jid]
-        if ready and self._job_complete(jid):
-            for w in ready:
-                self.waiters.remove(w)
-                self._answer(w)
+    def _check_waiters(self, jid: str, returned: bool = False) -> None:
+        """``returned``: a pending return of ``jid`` was just stored. The count of outstanding
+        returns is kept in memory for waited jobs, so 10,000 returns cost 10,000 decrements,
+        not 10,000 scans of the job's rows; the database has the last word when it hits 0."""
+        if jid not in self._outstanding:
+            return
+        if returned:
+            self._outstanding[jid] -= 1
+            if self._outstanding[jid] > 0:
+                return
+        if not self._job_complete(jid):
+            self._outstanding[jid] = max(1, self._outstanding[jid])
+            return
+        del self._outstanding[jid]
+        for w in [w for w in self.waiters if w.jid == jid]:
+            self.waiters.remove(w)
+            self._answer(w)
 
     def _expire_waiters(self) -> None:
         now = time.time()
         for w in [w for w in self.waiters if w.deadline <= now]:
             self.waiters.remove(w)
             self._answer(w)
+            if not any(x.jid == w.jid for x in self.waiters):
+                self._outstanding.pop(w.jid, None)
 
     # ---- control and bootstrap ---------------------------------------------------------
     def reply_control(self, client: bytes, reply: ControlReply) -> None:
@@ -425,10 +445,12 @@ class Master:
     def _on_bootstrap_frames(self, frames: list[zmq.Frame]) -> None:
         if len(frames) != 2:
             return
+        source = frames[1].get("Peer-Address") or "a local socket"
+        if not self.intake.stranger_budget.allow(f"addr:{source}", len(frames[1])):
+            return  # over its address's budget: dropped unread
         try:
             msg = decode_bootstrap(frames[1].bytes)
         except ProtocolError as exc:
-            source = frames[1].get("Peer-Address") or "a local socket"
             self.ratelog.warning(source, "bootstrap", "bad bootstrap frame from %s: %s", source, exc)
             return
         if isinstance(msg, PubkeyRequest):

@@ -41,3 +41,9 @@ def test_swarm_runs_with_tiny_counts(tmp_path):
     data = run_bench("swarm.py", ["--agents", "5", "--rounds", "2"], tmp_path)
     (size,) = data["sizes"]
     assert size["agents"] == 5 and size["lost_total"] == 0 and size["returned_min"] == 5
+
+
+def test_soak_runs_briefly(tmp_path):
+    data = run_bench("soak.py", ["--minutes", "0.2"], tmp_path)
+    assert data["lost"] == 0 and data["jobs"] >= 1
+    assert all(data["sent"][k] > 0 for k in ("big", "junk", "pending", "bootstrap")), data["sent"]
