@@ -18,6 +18,7 @@ from saline.protocol.codec import describe_validation_error
 from saline.protocol.control import ControlReply, MaintenanceRequest
 
 from . import lock
+from .gates import Gate
 from .driver import TICK, Driver, Step, StepFailed
 from .spec import STEP_DOC, STEPS, Spec, parse_work
 from .steps import STEP_FUNCS, RunCtx, check_gates, statuses
@@ -115,11 +116,24 @@ class MaintenanceService:
         nodes = []
         for node in spec.nodes:
             verdicts = yield from check_gates(ctx, node, reports)
+            verdicts.append(self._work_ready(spec, node))
             nodes.append({"node": node, "peer": spec.peer(node),
                           "steps": [{"step": s, "doc": STEP_DOC[s] if s != "work" else spec.work.describe()} for s in STEPS],
                           "gates": [g.model_dump() for g in verdicts]})
         ok = all(g["ok"] for n in nodes for g in n["gates"])
         return {"ok": ok, "spec": spec.model_dump(), "nodes": nodes}
+
+    def _work_ready(self, spec: Spec, node: str) -> Gate:
+        """State work must compile for the node before anything is drained."""
+        if spec.work.kind != "state":
+            return Gate(name="work_ready", ok=True, evidence=spec.work.describe())
+        from saline.master.compile import compile_for_agents
+
+        _compiled, errors = compile_for_agents(self.api, [node], spec.work.states)
+        if errors:
+            return Gate(name="work_ready", ok=False, evidence=f"{spec.work.describe()} does not compile for {node}: "
+                        + "; ".join(errors.get(node) or [str(errors)])[:1000])
+        return Gate(name="work_ready", ok=True, evidence=f"{spec.work.describe()} compiles for {node}")
 
     def _plan(self, client: bytes, req: MaintenanceRequest) -> ControlReply | None:
         spec = self._checked_spec(req)

@@ -227,9 +227,9 @@ def test_plan_changes_nothing_and_shows_every_gate(site):
         names = [g["name"] for g in n["gates"]]
         assert names == ["lock_free", "agents_up", "peer_online", "no_failed_actions", "no_stray_cli_constraints",
                          "no_drbd_fence_constraints", "drbd_healthy", "md_clean", "no_unmanaged_holders",
-                         "standby_simulation"]
+                         "standby_simulation", "work_ready"]
         assert [s["step"] for s in n["steps"]][:3] == ["gates", "drain", "work"]
-    sim = plan["nodes"][0]["gates"][-1]["evidence"]
+    sim = plan["nodes"][0]["gates"][-2]["evidence"]
     assert "mt_grp" in sim and "keeps running" in sim, site.crm("node1", "crm_mon", "-1").stdout
 
 
@@ -454,3 +454,19 @@ def test_move_back_moves_the_nodes_resources_back_and_clears_its_constraints(sit
         assert not [c for c in site.constraint_ids() if c.startswith("cli-")]
     finally:
         site.crm("node1", "crm_resource", "--resource", "mt_svc2", "--meta", "--delete-parameter", "resource-stickiness")
+
+
+def test_bad_requests_are_refused_with_a_clear_error_and_nothing_changes(site):
+    site.reset()
+    before = site.cib()
+    for args, words in [(["--work", "reboot"], "expected state:SLS[,SLS], upgrade or cmd:ARGV"),
+                        (["--nodes", "node3"], "no accepted agent node3"),
+                        (["--nodes", "node1,node1"], "once each"),
+                        (["--work", "state:does_not_exist", "--nodes", "node1"], "work_ready")]:
+        r = site.maint("run", *args, "--reboot", "never")
+        assert r.returncode in (1, 2), (args, r.stdout, r.stderr)
+        assert words in r.stderr, (args, r.stderr)
+    # State work that does not compile is refused in the pre-flight: nothing was drained.
+    run = site.maint_json("status")[1]["run"]
+    assert run["status"] == "failed" and not run["steps"] and run["safe_state"] == "nothing was changed"
+    assert site.cib() == before
