@@ -30,6 +30,8 @@ class MasterConfig(BaseModel):
     control_socket: Path = Path(DEFAULT_CONTROL_SOCKET)
     control_group: str | None = None
     state_roots: list[Path] = Field(default_factory=lambda: [Path("/srv/saline/states")])
+    # Salt's nodegroups: name → compound expression or list of ids (N@name, saline run -N name).
+    nodegroups: dict[str, str | list[str]] = Field(default_factory=dict)
     pillar_roots: list[Path] = Field(default_factory=lambda: [Path("/srv/saline/pillar")])
     log_file: Path | None = None
     log_level: str = "INFO"

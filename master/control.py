@@ -66,10 +66,31 @@ class ControlHandler:
         self.m.wait_for(client, jid, timeout + RETURN_GRACE, self._job_reply)
         return None
 
+    def _targets(self, req: RunRequest | ApplyRequest) -> list[str]:
+        """The accepted agents a request targets (Salt's target types; NoMatch when none)."""
+        from .targeting import resolve_typed
+
+        def facts_of(aid: str) -> dict:
+            p = self.m.presence.get(aid)
+            return dict(p.facts) if p and p.facts else {}
+
+        def pillar_of(aid: str) -> dict:
+            from saline.states.compile.compiler import CompileError
+            from saline.states.compile.pillar import load_pillar
+
+            try:
+                return load_pillar(self.m.cfg.pillar_roots, aid, {**facts_of(aid), "id": aid})
+            except CompileError as exc:
+                raise NoMatch(f"cannot match on {aid}'s pillar: {exc}") from None
+
+        return resolve_typed(req.target, req.tgt_type, self.m.keys.accepted_ids(), facts_of, pillar_of,
+                             self.m.cfg.nodegroups)
+
     def op_run(self, client: bytes, req: RunRequest) -> ControlReply | None:
         timeout = req.timeout or self.m.cfg.default_timeout
         try:
-            jid = self.m.publish(req.target, req.fun, req.args, lambda _aid: req.kwargs, timeout)
+            agents = self._targets(req)
+            jid = self.m.publish(req.target, req.fun, req.args, lambda _aid: req.kwargs, timeout, agents=agents)
         except NoMatch as exc:
             return fail("no_match", str(exc))
         return self._published(client, jid, timeout, req.detach)
@@ -79,9 +100,7 @@ class ControlHandler:
 
         timeout = req.timeout or self.m.cfg.apply_timeout
         try:
-            from .targeting import resolve
-
-            agents = resolve(req.target, self.m.keys.accepted_ids())
+            agents = self._targets(req)
         except NoMatch as exc:
             return fail("no_match", str(exc))
         jid, errors = publish_apply(self.m, req.target, agents, req.states, req.test, timeout, queue=req.queue)

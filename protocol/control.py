@@ -19,9 +19,14 @@ class _Req(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+TargetType = Literal["glob", "list", "pcre", "grain", "grain_pcre", "pillar", "pillar_pcre", "ipcidr", "compound",
+                     "nodegroup"]
+
+
 class RunRequest(_Req):
     op: Literal["run"] = "run"
     target: str = Field(min_length=1, max_length=1024)
+    tgt_type: TargetType = "glob"  # Salt's -G/-I/-C/-N/-E/-L/-S
     fun: FunName
     args: list[Any] = Field(default_factory=list)
     kwargs: dict[str, Any] = Field(default_factory=dict)
@@ -33,6 +38,7 @@ class RunRequest(_Req):
 class ApplyRequest(_Req):
     op: Literal["apply"] = "apply"
     target: str = Field(min_length=1, max_length=1024)
+    tgt_type: TargetType = "glob"
     states: list[str] = Field(default_factory=list)  # empty: highstate
     test: bool = False
     timeout: float | None = Field(default=None, gt=0, le=86400)

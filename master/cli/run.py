@@ -124,23 +124,36 @@ def publish_and_show(c: Ctx, req: dict, as_async: bool) -> None:
     sys.exit(show_job(job, c))
 
 
+def target_type_options(f):
+    """Salt's target types: -G grain, -P grain_pcre, -I pillar, -J pillar_pcre, -C compound,
+    -N nodegroup, -E pcre, -L list, -S ipcidr (default: a glob, a comma list or 'all')."""
+    for short, long, kind in reversed((("-G", "--grain", "grain"), ("-P", "--grain-pcre", "grain_pcre"),
+                                       ("-I", "--pillar", "pillar"), ("-J", "--pillar-pcre", "pillar_pcre"),
+                                       ("-C", "--compound", "compound"), ("-N", "--nodegroup", "nodegroup"),
+                                       ("-E", "--pcre", "pcre"), ("-L", "--list", "list"), ("-S", "--ipcidr", "ipcidr"))):
+        f = click.option(short, long, "tgt_type", flag_value=kind, help=f"TARGET is a {kind} expression")(f)
+    return click.option("--glob", "tgt_type", flag_value="glob", default=True, hidden=True)(f)
+
+
 @main.command()
 @click.argument("target")
 @click.argument("function")
 @click.argument("args", nargs=-1)
 @click.option("--timeout", type=float, default=None, help="seconds to wait for returns (master default 30)")
 @click.option("--async", "as_async", is_flag=True, help="print the job id and return at once")
+@target_type_options
 @json_opt
 @click.pass_obj
-def run(c: Ctx, target: str, function: str, args: tuple[str, ...], timeout: float | None, as_async: bool) -> None:
+def run(c: Ctx, target: str, function: str, args: tuple[str, ...], timeout: float | None, as_async: bool,
+        tgt_type: str) -> None:
     """Run FUNCTION on the agents matching TARGET (glob, comma list, or 'all').
 
     Arguments are YAML values; key=value gives a keyword argument:
     saline run 'node*' test.sleep seconds=2
     """
     pos, kw = parse_cli_args(args)
-    publish_and_show(c, {"op": "run", "target": target, "fun": function, "args": pos, "kwargs": kw,
-                         "timeout": timeout}, as_async)
+    publish_and_show(c, {"op": "run", "target": target, "tgt_type": tgt_type, "fun": function, "args": pos,
+                         "kwargs": kw, "timeout": timeout}, as_async)
 
 
 @main.command()
@@ -151,10 +164,11 @@ def run(c: Ctx, target: str, function: str, args: tuple[str, ...], timeout: floa
               help="seconds to wait (master default 300); a state run goes on past it and returns late")
 @click.option("--queue", is_flag=True, help="wait behind a state run already running on an agent instead of failing")
 @click.option("--async", "as_async", is_flag=True, help="print the job id and return at once")
+@target_type_options
 @json_opt
 @click.pass_obj
 def apply(c: Ctx, target: str, states: tuple[str, ...], test: bool, timeout: float | None, queue: bool,
-          as_async: bool) -> None:
+          as_async: bool, tgt_type: str) -> None:
     """Apply STATES (or the highstate from the top file) on the agents matching TARGET."""
-    publish_and_show(c, {"op": "apply", "target": target, "states": list(states), "test": test,
+    publish_and_show(c, {"op": "apply", "target": target, "tgt_type": tgt_type, "states": list(states), "test": test,
                          "timeout": timeout, "queue": queue}, as_async)
