@@ -216,6 +216,8 @@ class ManagedArgs(FileAttrsArgs):
     contents_newline: bool = True
     # Mode of the parent directories makedirs creates (default: mode plus x bits, as Salt).
     dir_mode: Mode | None = None
+    # Salt: false keeps the diff (a secret's old and new text) out of the return.
+    show_changes: bool = True
     # Salt: with replace false an existing file's content is left alone (attributes still managed).
     replace: bool = True
     # "sha256=HEX" of the contents: set by the master when it inlines a source file.
@@ -256,7 +258,8 @@ def managed(args: ManagedArgs, facts: FileFacts) -> Plan:
     steps: list[Step] = []
     if wanted is not None and wanted != facts.content:
         try:
-            changes["diff"] = unified_diff(args.name, decode_text(facts.content or b"", args.name), args.contents)
+            changes["diff"] = (unified_diff(args.name, decode_text(facts.content or b"", args.name), args.contents)
+                               if args.show_changes else "<show_changes=False>")  # Salt's placeholder
         except ValueError:
             changes["diff"] = "Replace binary file"
         # A write sets every owner field; fill the unrequested one from the file so it is kept.

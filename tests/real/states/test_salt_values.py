@@ -144,3 +144,13 @@ def test_makedirs_parents_get_user_group_and_dir_mode(tmp_path: Path) -> None:
         assert (stat.S_IMODE(st.st_mode), st.st_uid) == (0o710, 65534), rel
     # A parent that existed keeps its owner and mode.
     assert (root / "srv").stat().st_uid == os.getuid()
+
+
+def test_show_changes_false_keeps_the_diff_out_of_the_return(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "secret").write_text("old-password\n")
+    result = apply_sls(tmp_path, "/secret: {file.managed: [{contents: new-password}, {show_changes: false}]}\n")
+    assert result.ok and result.results[0].changes == {"diff": "<show_changes=False>"}
+    assert "password" not in str(result.model_dump())
+    assert (root / "secret").read_text() == "new-password\n"
