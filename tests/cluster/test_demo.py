@@ -1,5 +1,6 @@
 """The README's first command (`saline lab demo`) keeps working: the main job end to end."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,8 @@ BIN = Path(sys.executable).parent
 
 
 def test_demo_runs_end_to_end_and_cleans_up():
-    state_dir, prefix = "/run/saline-demo-test", "sldemo"
+    # Per process: two sessions running this test at once must not tear down each other's lab.
+    state_dir, prefix = f"/run/saline-demo-test-{os.getpid()}", f"sldemo{os.getpid()}"
     r = subprocess.run([str(BIN / "saline"), "lab", "--state-dir", state_dir, "--prefix", prefix, "demo"],
                        capture_output=True, text=True, timeout=300)
     try:
