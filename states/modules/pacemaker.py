@@ -89,11 +89,13 @@ def cib_state(name: str, args_model: type[CibArgs], *, facts):
         def previewing_facts(args, ctx: StateContext):
             found = facts(args, ctx)
             try:
-                steps = [st for st in plan(args, found).steps if isinstance(st, CommandStep) and st.argv[0] == "cibadmin"]
+                steps = [st for st in plan(args, found).steps if isinstance(st, CommandStep)]
             except Refuse:
                 return found  # the plan refuses anyway; nothing to preview
-            if steps:
-                found.preview = preview(ctx.runner, [(st.argv[1][2:], st.argv[3], st.stdin or "") for st in steps])
+            edits = [(st.argv[1][2:], st.argv[3], st.stdin or "") for st in steps if st.argv[0] == "cibadmin"]
+            edits += _property_edits(found, [st.argv for st in steps if st.argv[0] == "crm_attribute"])
+            if edits:
+                found.preview = preview(ctx.runner, edits)
             return found
 
         def previewed_plan(args, found) -> Plan:
@@ -104,6 +106,25 @@ def cib_state(name: str, args_model: type[CibArgs], *, facts):
         return plan
 
     return register
+
+
+def _property_edits(facts: CibFacts, argvs: list[list[str]]) -> list[tuple[str, str, str]]:
+    """crm_attribute --type=crm_config updates as the cluster_property_set they make
+    (a replace in crm_config), so property changes are simulated like the rest."""
+    sets: dict[str, ET.Element] = {}
+    for argv in argvs:
+        opts = dict(a[2:].split("=", 1) for a in argv[1:] if a.startswith("--") and "=" in a)
+        if opts.get("type") != "crm_config":
+            continue
+        set_id = opts["set-name"]
+        if set_id not in sets:
+            old = _root(facts).find(f"./crm_config/cluster_property_set[@id='{set_id}']")
+            sets[set_id] = cib.copy(old) if old is not None else ET.Element("cluster_property_set", id=set_id)
+        nv = next((n for n in sets[set_id].findall("nvpair") if n.get("name") == opts["name"]), None)
+        if nv is None:
+            nv = ET.SubElement(sets[set_id], "nvpair", id=f"{set_id}-{opts['name']}", name=opts["name"])
+        nv.set("value", opts["update"])
+    return [("replace", "crm_config", cib.to_xml(el)) for el in sets.values()]
 
 
 def _named(value: object) -> set[str]:

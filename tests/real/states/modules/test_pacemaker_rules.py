@@ -142,3 +142,13 @@ def test_dry_run_lists_the_simulated_actions_and_warns_about_unnamed_stops(runni
     refused = assert_refused("pacemaker.rsc_defaults", {**stop_all, "require_no_disruption": True}, running,
                              snapshot(running), "require_no_disruption")
     assert "stop d1 on node1" in refused.comment and snapshot(running)() == before
+
+
+def test_a_property_that_stops_everything_is_simulated_too(running):
+    """crm_attribute changes (pacemaker.properties) go through the same preview."""
+    stop_all = {"name": "props", "properties": {"stop-all-resources": True}}
+    dry = run("pacemaker.properties", stop_all, running, test=True)
+    assert dry.result is None and len(dry.changes["warnings"]) == 2, dry.changes
+    assert all(w.startswith("would stop d") for w in dry.changes["warnings"])
+    assert_refused("pacemaker.properties", {**stop_all, "require_no_disruption": True}, running, snapshot(running),
+                   "require_no_disruption")
