@@ -8,15 +8,10 @@ far as it can without blocking, so the ZeroMQ sockets stay owned by one thread.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
-
-from saline.master.jobstore import RETURN_GRACE
-
-log = logging.getLogger("saline.master.maintenance")
 
 TICK = 0.1  # the master polls at least this often while a task runs
 
@@ -109,8 +104,3 @@ class Driver:
                 task.jid, value = None, job.returns[0]
                 continue
             return
-
-
-def job_timeout(seconds: float) -> float:
-    """A job's timeout as the master waits for it (the agent's own timeout plus the grace)."""
-    return seconds + RETURN_GRACE
