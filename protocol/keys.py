@@ -131,9 +131,15 @@ def load_or_create(pki_dir: Path) -> tuple[KeySet, bool]:
         curve = yaml.safe_load(curve_file.read_text())
         signer = serialization.load_pem_private_key(sign_file.read_bytes(), password=None)
     except Exception as exc:
-        raise KeyFileError(f"cannot read keys in {pki_dir}: {exc}") from None
+        # The library's text is long and technical: its first line, then what to do.
+        raise KeyFileError(f"cannot read keys in {pki_dir}: {str(exc).splitlines()[0][:200]}; restore them from "
+                           f"a backup, or move the directory away to create new keys (a master's agents, or an "
+                           f"agent's master, must then accept the new key)") from None
     if not isinstance(signer, Ed25519PrivateKey):
         raise KeyFileError(f"{sign_file} is not an Ed25519 key")
+    if not (isinstance(curve, dict) and all(isinstance(curve.get(k), str) for k in ("secret", "public"))):
+        raise KeyFileError(f"{curve_file} is not a CURVE key pair (public: and secret:); restore it from a backup, "
+                           f"or move {pki_dir} away to create new keys")
     keys = KeySet(curve["secret"], curve["public"], signer)
     keys.public.write(pki_dir / PUBLIC_BUNDLE)
     return keys, created

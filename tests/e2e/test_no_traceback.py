@@ -2,6 +2,7 @@
 says what to do. Real saline, saline-master and saline-agent processes."""
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,15 @@ def _agent(tmp_path: Path, **settings) -> list[str]:
     return [str(BIN / "saline-agent"), "--config", str(tmp_path / "agent.yaml")]
 
 
+def _garbage_curve_key(tmp_path: Path, who: str) -> Path:
+    """A good signing key beside a curve.key that is YAML but not a key pair."""
+    pki = tmp_path / who / "pki"
+    subprocess.run([sys.executable, "-c", f"from saline.protocol.keys import load_or_create; "
+                    f"load_or_create({str(pki)!r})"], check=True)
+    (pki / "curve.key").write_text("just a string\n")
+    return pki
+
+
 def _garbage_keys(tmp_path: Path, who: str) -> Path:
     pki = tmp_path / who / "pki"
     pki.mkdir(parents=True, mode=0o700)
@@ -42,8 +52,10 @@ CASES = {
     "agent log_level": (lambda t: _agent(t, log_level="chatty"), "log_level 'chatty' is not one of DEBUG"),
     "master log_file": (lambda t: _master(t, log_file="/proc/1/nope/master.log"), "cannot write log_file"),
     "agent log_file": (lambda t: _agent(t, log_file="/proc/1/nope/agent.log"), "cannot write log_file"),
-    "master key file": (lambda t: _master(t, pki_dir=str(_garbage_keys(t, "m"))), "cannot read keys in"),
-    "agent key file": (lambda t: _agent(t, pki_dir=str(_garbage_keys(t, "a"))), "cannot read keys in"),
+    "master key file": (lambda t: _master(t, pki_dir=str(_garbage_keys(t, "m"))), "restore them from a backup"),
+    "agent key file": (lambda t: _agent(t, pki_dir=str(_garbage_keys(t, "a"))), "restore them from a backup"),
+    "curve key file": (lambda t: _master(t, pki_dir=str(_garbage_curve_key(t, "m"))),
+                       "is not a CURVE key pair (public: and secret:)"),
     "control_group": (lambda t: _master(t, control_group="no-such-group"),
                       "control_group 'no-such-group' does not exist on this machine; create it"),
     "master bind scheme": (lambda t: _master(t, bind="127.0.0.1:4510"), "needs a scheme: tcp://HOST:PORT"),
