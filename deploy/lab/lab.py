@@ -532,27 +532,29 @@ class Lab:
     # A process that stays in the host's namespaces for the lab's lifetime: what a node
     # enters to act on the host (its reboot), since it cannot reach the lab's handles
     # under /run from inside.
-    ANCHOR_ARGV = ["sleep", "infinity"]
+    def _anchor_argv(self) -> list[str]:
+        # Tagged with the lab's state dir: `down` finds its anchor even when the pid file is gone.
+        return [sys.executable, "-c", "import signal; signal.pause()", f"saline-lab-anchor:{self.state_dir}"]
 
     def _anchor_file(self) -> Path:
         return self.shared_dir / "host-anchor.pid"
 
     def _start_anchor(self) -> None:
-        proc = subprocess.Popen(self.ANCHOR_ARGV, start_new_session=True, stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen(self._anchor_argv(), start_new_session=True, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self._anchor_file().write_text(str(proc.pid))
 
     def _stop_anchor(self) -> None:
-        try:
-            pid = int(self._anchor_file().read_text())
-        except (OSError, ValueError):
-            return
-        if self._cmdline(pid) == self.ANCHOR_ARGV:
-            os.kill(pid, signal.SIGKILL)
+        argv = self._anchor_argv()
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit() or self._cmdline(int(entry.name))[1:] != argv[1:]:
+                continue
+            pid = int(entry.name)
             try:
+                os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass  # started by another process (`saline lab up`); init reaps it
+            except (ProcessLookupError, ChildProcessError):
+                pass  # gone, or started by another process (`saline lab up`): init reaps it
 
     @staticmethod
     def _cmdline(pid: int) -> list[str]:
