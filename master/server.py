@@ -320,13 +320,14 @@ class Master:
         if body.agent_id != rec.agent_id:
             log.warning("return refused: key of %s signed a return claiming to be from %s", rec.agent_id, body.agent_id)
             return
-        if not self.jobs.expects(body.jid, rec.agent_id):
+        # One lookup answers "was it sent to this agent", "is it stored already" and "was it pending".
+        row = self.conn.execute("SELECT status FROM returns WHERE jid=? AND agent_id=?",
+                                (body.jid, rec.agent_id)).fetchone()
+        if row is None:
             log.warning("return refused: job %s was never sent to %s", body.jid, rec.agent_id)
             return
-        was_pending = False
-        if not self.jobs.has_return(body.jid, rec.agent_id):
-            was_pending = body.jid in self._outstanding and self.conn.execute(
-                "SELECT status='pending' FROM returns WHERE jid=? AND agent_id=?", (body.jid, rec.agent_id)).fetchone()[0]
+        was_pending = row[0] == "pending"
+        if row[0] != "returned":
             body = checked_return(body)
             self.jobs.store_return(body)
             if body.success:
