@@ -4,12 +4,19 @@ minionswarm): each simulated agent has its own key pair, agent id and CURVE DEAL
 socket, says hello, and answers jobs the way a real agent does (verify the master's
 signature, check the target, sign the return, drop it on ack).
 
-    python bench/swarm.py [--agents 100,1000] [--rounds 5] [--json]
+    python bench/swarm.py [--agents 100,1000] [--rounds 5] [--events 20000] [--json]
 
 Per size: ``test.ping`` to all through the master's Python API, time until the master
 has every return, master CPU seconds and RSS, and returns lost (must be 0). The master
 runs with auto_accept (benchmark only). Key pairs are generated once per run into the
 run's temp dir.
+
+``--events N``: an event flood after the pings: the agents (up to 100 of them) send N
+signed Pacemaker-alert events between them as fast as the master acks them, each
+resent until acked (as a real agent's spool does); a reaction file matches every event
+(debounced per node, so it exercises matching, not job fan-out). Reported: events/s
+stored (counted in the master's database), master CPU per 1,000 events, and events
+lost (sent but never stored: must be 0).
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import yaml  # noqa: E402
 import zmq  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
@@ -38,8 +46,8 @@ from saline.protocol import __version__  # noqa: E402
 from saline.protocol.codec import decode_message, pack  # noqa: E402
 from saline.protocol.errors import ProtocolError  # noqa: E402
 from saline.protocol.keys import KeySet  # noqa: E402
-from saline.protocol.messages import Ack, Hello, Job, ReturnBody, Welcome  # noqa: E402
-from saline.protocol.signing import open_job, sign_return  # noqa: E402
+from saline.protocol.messages import Ack, EventAck, EventBody, Hello, Job, ReturnBody, Welcome  # noqa: E402
+from saline.protocol.signing import open_job, sign_event, sign_return  # noqa: E402
 
 from common import Memory, Procs, Stats, fmt_stats, machine_line, markdown_table, tree_cpu_seconds, tree_memory, write_results  # noqa: E402
 from saline_side import SalineDeployment  # noqa: E402
@@ -71,6 +79,8 @@ class SimAgent:
         self.accepted = False
         self.spool: dict[str, bytes] = {}  # returns not yet acked
         self.seen: set[str] = set()
+        self.events: dict[int, bytes] = {}  # events not yet acked
+        self.event_acks = 0
 
 
 class Swarm:
@@ -141,6 +151,9 @@ class Swarm:
             self._on_job(agent, msg)
         elif isinstance(msg, Ack):
             agent.spool.pop(msg.jid, None)
+        elif isinstance(msg, EventAck):
+            if agent.events.pop(msg.seq, None) is not None:
+                agent.event_acks += 1
 
     def _on_job(self, agent: SimAgent, job: Job) -> None:
         try:
@@ -164,8 +177,89 @@ class Swarm:
         for a in self.agents:
             a.sock.close(0)
 
+    # ---- event flood --------------------------------------------------------------------------
+    def flood(self, total: int, senders: int, timeout: float, window: int = 200) -> float:
+        """Send ``total`` events from the first ``senders`` agents, at most ``window`` unacked
+        per agent (a real agent's spool resends; ZeroMQ's queue must not drop). Seconds
+        until every event is acked."""
+        agents = self.agents[:senders]
+        per = {a.agent_id: total // senders + (1 if i < total % senders else 0) for i, a in enumerate(agents)}
+        next_seq = {a.agent_id: 1 for a in agents}
+        sent_at: dict[tuple[str, int], float] = {}
+        t0 = time.perf_counter()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            busy = False
+            for a in agents:
+                while len(a.events) < window and next_seq[a.agent_id] <= per[a.agent_id]:
+                    seq = next_seq[a.agent_id]
+                    body = EventBody(agent_id=a.agent_id, seq=seq, tag="pacemaker/resource/monitor", at=time.time(),
+                                     data={"kind": "resource", "node": a.agent_id, "rsc": f"rsc{seq % 7}",
+                                           "task": "monitor", "rc": 0, "crm_node_sequence": seq})
+                    a.events[seq] = pack(sign_event(body, a.keys))
+                    next_seq[a.agent_id] += 1
+                    try:
+                        a.sock.send(a.events[seq], zmq.NOBLOCK)
+                        sent_at[(a.agent_id, seq)] = time.monotonic()
+                    except zmq.Again:
+                        pass
+                busy = busy or bool(a.events) or next_seq[a.agent_id] <= per[a.agent_id]
+            if not busy:
+                return time.perf_counter() - t0
+            self.serve_once(5)
+            now = time.monotonic()
+            for a in agents:  # the spool's resend
+                for seq, frame in a.events.items():
+                    if now - sent_at.get((a.agent_id, seq), 0) > 2.0:
+                        try:
+                            a.sock.send(frame, zmq.NOBLOCK)
+                            sent_at[(a.agent_id, seq)] = now
+                        except zmq.Again:
+                            break
+        return time.perf_counter() - t0
+
 
 # ---- one size -----------------------------------------------------------------------------------
+
+
+@dataclass
+class FloodResult:
+    events: int
+    senders: int
+    seconds: float
+    events_per_second: float
+    stored: int
+    lost: int
+    duplicates_stored: int
+    master_cpu_per_1000: float
+    reactions_recorded: int
+
+
+def flood_reactions(master_dir: Path) -> None:
+    """Every flood event matches; debounced per node, so one reaction per sender runs."""
+    (master_dir / "reactor.d").mkdir(exist_ok=True)
+    (master_dir / "reactor.d" / "flood.yaml").write_text(yaml.safe_dump({"reactions": [
+        {"name": "flood-match", "match": {"tag": "pacemaker/resource/*", "rc": 0}, "debounce": 3600,
+         "key": "{node}", "command": ["/bin/true"]}]}))
+
+
+def run_flood(d, conn, total: int, agents: int) -> FloodResult:
+    """The flood runs in the first swarm process (``conn`` is its pipe)."""
+    import sqlite3
+
+    senders = min(100, agents)
+    cpu0 = tree_cpu_seconds(d.master.pid)
+    conn.send(("flood", total, senders))
+    seconds = _expect(conn, "the end of its event flood", max(120, total / 100) + 30, d.master)
+    cpu1 = tree_cpu_seconds(d.master.pid)
+    db = d.master_dir / "jobs.sqlite"
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        stored, distinct = conn.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT agent_id || ':' || seq) FROM node_events WHERE tag LIKE 'pacemaker/%'"
+        ).fetchone()
+        reactions = conn.execute("SELECT COUNT(*) FROM reactions").fetchone()[0]
+    return FloodResult(total, senders, seconds, total / seconds if seconds else 0.0, stored, total - distinct,
+                       stored - distinct, (cpu1 - cpu0) / total * 1000 if total else 0.0, reactions)
 
 
 @dataclass
@@ -178,6 +272,7 @@ class SizeResult:
     master_cpu_per_round: Stats
     master_memory: Memory
     swarm_rss_mib: float
+    flood: FloodResult | None = None
 
 
 # Simulated agents per swarm process: two descriptors each (socket mailbox, TCP connection).
@@ -193,9 +288,14 @@ def _swarm_process(endpoint: str, bootstrap: str, keys: list[KeySet], first: int
         swarm = Swarm(ctx, endpoint, bootstrap, keys, "sw", first)
         swarm.wait_accepted(timeout=register_timeout)
         conn.send(("accepted", None))
-        while not conn.poll(0):
-            swarm.serve_once(5)
-        conn.recv()
+        while True:
+            while not conn.poll(0):
+                swarm.serve_once(5)
+            command = conn.recv()
+            if command == "stop":
+                break
+            _, total, senders = command  # ("flood", total, senders): an event flood from this slice
+            conn.send(("flooded", swarm.flood(total, senders, timeout=max(120, total / 100))))
         end = time.monotonic() + 2  # let the last acks arrive: what stays spooled was never stored
         while time.monotonic() < end and any(a.spool for a in swarm.agents):
             swarm.serve_once(20)
@@ -220,10 +320,11 @@ def _expect(conn, what: str, timeout: float, master) -> object:
     return value
 
 
-def run_size(base: Path, procs: Procs, n: int, rounds: int, keys: list[KeySet]) -> SizeResult:
+def run_size(base: Path, procs: Procs, n: int, rounds: int, keys: list[KeySet], events: int = 0) -> SizeResult:
     import multiprocessing
 
     d = SalineDeployment(base / f"swarm-{n}", procs)
+    flood_reactions(d.master_dir)
     d.start_master()
     assert d.master is not None
     register_timeout = max(60, n * 0.02)
@@ -262,6 +363,7 @@ def run_size(base: Path, procs: Procs, n: int, rounds: int, keys: list[KeySet]) 
             cpu.append(cpu1 - cpu0)
             returned_counts.append(returned)
             lost += n - returned
+        flood = run_flood(d, children[0][1], events, min(n, PER_PROCESS)) if events else None
         mem = tree_memory(d.master.pid)
         stats = []
         for _, conn in children:
@@ -269,7 +371,8 @@ def run_size(base: Path, procs: Procs, n: int, rounds: int, keys: list[KeySet]) 
             stats.append(_expect(conn, "its totals", 30, d.master))
         lost += sum(s["unacked"] for s in stats)
         swarm_rss = max(s["rss_mib"] for s in stats)
-        return SizeResult(n, register, Stats.of(samples), min(returned_counts), lost, Stats.of(cpu), mem, swarm_rss)
+        return SizeResult(n, register, Stats.of(samples), min(returned_counts), lost, Stats.of(cpu), mem, swarm_rss,
+                          flood)
     finally:
         for p, _ in children:
             if p.is_alive():
@@ -302,6 +405,19 @@ def render(results: list[SizeResult], date: str) -> str:
         markdown_table(["agents", "test.ping to all, all returns stored (median, min – max)", "returns lost",
                         "master CPU per round", "master RSS MiB", "register all (hello → accepted)", "rounds"], rows),
     ]
+    floods = [r for r in results if r.flood]
+    if floods:
+        lines += ["", "Event flood (signed events, acked after they are stored; a reaction file matching every event):", "",
+                  markdown_table(["agents", "senders", "events", "events/s stored", "lost", "stored twice",
+                                  "master CPU per 1,000 events", "reactions run"],
+                                 [[str(r.agents), str(r.flood.senders), str(r.flood.events),
+                                   f"{r.flood.events_per_second:.0f}", str(r.flood.lost), str(r.flood.duplicates_stored),
+                                   f"{r.flood.master_cpu_per_1000:.2f} s", str(r.flood.reactions_recorded)]
+                                  for r in floods])]
+        for r in floods:
+            met = r.flood.events_per_second >= 1000 and r.flood.lost == 0
+            lines += ["", f"Target: 1,000 events/s stored with 0 lost ({r.agents} agents): "
+                          f"{'met' if met else '**missed**'} ({r.flood.events_per_second:.0f}/s, lost {r.flood.lost})"]
     for r in results:
         if r.agents >= 1000:
             met = r.round_trip.median < 1.5 and r.lost_total == 0
@@ -318,6 +434,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--agents", default="100,1000", help="comma list of swarm sizes (default 100,1000)")
     ap.add_argument("--rounds", type=int, default=5, help="counted test.ping rounds per size (default 5)")
+    ap.add_argument("--events", type=int, default=0, help="event flood: this many events per size (0: none)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of the Markdown table")
     args = ap.parse_args(argv)
     sizes = [int(x) for x in args.agents.split(",") if x.strip()]
@@ -342,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         keys = swarm_keys(tmp / "keys.pickle", max(sizes))
         for n in sizes:
-            results.append(run_size(tmp, procs, n, args.rounds, keys))
+            results.append(run_size(tmp, procs, n, args.rounds, keys, args.events))
     finally:
         procs.stop_all()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -351,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
     md, js = write_results("swarm", markdown, data)
     print(json.dumps(data, indent=2, default=str) if args.json else markdown)
     print(f"\nwritten: {md} {js}", file=sys.stderr)
-    return 1 if any(r.lost_total for r in results) else 0
+    return 1 if any(r.lost_total or (r.flood and r.flood.lost) for r in results) else 0
 
 
 if __name__ == "__main__":

@@ -167,6 +167,7 @@ class Master:
                 events = dict(poller.poll(self._poll_timeout_ms()))
                 if self.agent_sock in events:
                     self._drain(self.agent_sock, self._on_agent_frames)
+                    self._flush_events()
                 if self.control_sock in events:
                     self._drain(self.control_sock, self._on_control_frames)
                 if self.bootstrap_sock is not None and self.bootstrap_sock in events:
@@ -265,11 +266,18 @@ class Master:
             log.debug("could not send a frame to %r: %s", routing_id, exc)
             return False
 
+    def _flush_events(self) -> None:
+        """Commit the events of this batch, then ack them (events/intake.py)."""
+        for rid, seq in self.event_intake.flush():
+            self._send_agent(rid, EventAck(seq=seq))
+
     def _on_agent_frames(self, frames: list[zmq.Frame]) -> None:
         got = self.intake.admit(frames)  # size, budget and bounded decode (master/intake.py)
         if got is None:
             return
         rid, curve_key, address, rec, msg = got.rid, got.curve_key, got.address, got.rec, got.msg
+        if not isinstance(msg, Event):
+            self._flush_events()  # other handlers open their own transactions
         if isinstance(msg, Hello):
             self._on_hello(rid, curve_key, address, msg)
             return
@@ -286,12 +294,9 @@ class Master:
             if not self.intake.event_allowed(aid):
                 return
             try:
-                seq = self.event_intake.receive(rec, msg)
+                self.event_intake.receive(rid, rec, msg)  # stored in this batch's transaction, acked at its end
             except ProtocolError as exc:
                 self.bad_frames.bad_frame(rid, rec.agent_id, f"event refused: {exc}")
-                return
-            if seq is not None:
-                self._send_agent(rid, EventAck(seq=seq))  # a resent duplicate is acked again, stored once
         elif isinstance(msg, Error):
             log.warning("agent %s reports %s%s: %s", aid, msg.code, f" for job {msg.jid}" if msg.jid else "", msg.message)
         else:

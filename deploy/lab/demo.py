@@ -11,7 +11,10 @@
    ``run``: gates, drain, a state apply as the work, a lab reboot, rejoin, resync wait,
    back in) while a watcher polls ``crm_mon``, then a summary per node (steps, time,
    longest resource gap);
-6. everything torn down again (unless --keep).
+6. failover hooks: the node running the container is killed; the container's start on
+   the peer reaches the master as an event and the reactor sends gratuitous ARP for its
+   address from there (seen on the dead node's bridge);
+7. everything torn down again (unless --keep).
 
 Every step runs the real ``saline`` CLI and prints the command first.
 """
@@ -32,12 +35,14 @@ import yaml
 from saline.agent.config import MAINTENANCE_FUNCTIONS, agent_config_in
 from saline.master.config import master_config_in
 
+from . import failover_events
 from .lab import Lab
 from .watch import AvailabilityWatcher
 
 DEMO_STATES = Path(__file__).with_name("demo-states")
 # The demo's top-level resources (deploy/lab/demo-states/cluster.sls).
 WATCHED = ["ms_drbd_r1", "grp_lxc1"]
+FAILOVER_RSC = "lxc_ct1"  # the stand-in container: its start after a failover triggers the reaction
 BIN = Path(sys.executable).parent
 
 
@@ -78,6 +83,9 @@ class Demo:
                                bootstrap_bind=f"ipc://{shared}/bootstrap.sock", control_socket=str(self.sock),
                                state_roots=[str(DEMO_STATES)])
         (self.work / "master.yaml").write_text(yaml.safe_dump(cfg))
+        (self.work / "reactor.d").mkdir(exist_ok=True)
+        (self.work / "reactor.d" / "failover.yaml").write_text(yaml.safe_dump(failover_events.reactions(
+            self.lab, FAILOVER_RSC)))
         self.master = subprocess.Popen([_exe("saline-master"), "--config", str(self.work / "master.yaml")],
                                        start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 15
@@ -98,8 +106,8 @@ class Demo:
             (home / "agent.yaml").write_text(yaml.safe_dump(agent_config_in(
                 home, node, f"ipc://{shared}/master.sock", f"ipc://{shared}/bootstrap.sock",
                 state_root=str(home / "root"), heartbeat_interval=1.0,
-                functions=["test.*", "facts.*", "state.*", *MAINTENANCE_FUNCTIONS],
-                reboot_command=self.lab.reboot_command(node))))
+                functions=["test.*", "facts.*", "state.*", "net.garp", *MAINTENANCE_FUNCTIONS],
+                reboot_command=self.lab.reboot_command(node), **failover_events.AGENT_ALERT_SETTINGS)))
             self.agent_pids[node] = self.lab.start_agent(node, home / "agent.yaml")
             click.echo(f"saline-agent started inside {node} (pid {self.agent_pids[node]})")
 
@@ -142,19 +150,19 @@ class Demo:
         self.saline("agents")
 
     def run(self) -> None:
-        self.step("1/6 cluster lab: two nodes, Corosync 3 + Pacemaker 2 in namespaces")
+        self.step("1/7 cluster lab: two nodes, Corosync 3 + Pacemaker 2 in namespaces")
         took = self.lab.up()
         click.echo(f"lab up in {took:.1f}s")
         click.echo(self.lab.exec("node1", ["crm_mon", "-1"]).stdout.rstrip())
 
-        self.step("2/6 master on the host, an agent inside each node")
+        self.step("2/7 master on the host, an agent inside each node")
         self.connect_agents()
 
-        self.step("3/6 remote execution: signed jobs, signed returns")
+        self.step("3/7 remote execution: signed jobs, signed returns")
         self.saline("run", "*", "test.ping")
         self._facts_summary()
 
-        self.step("4/6 the seed's configuration through the master: dry run, apply, re-apply (no changes)")
+        self.step("4/7 the seed's configuration through the master: dry run, apply, re-apply (no changes)")
         self.saline("apply", "*", "--test")
         self.saline("apply", "*")
         self.saline("apply", "*")
@@ -162,15 +170,41 @@ class Demo:
         click.secho("$ saline lab exec node1 crm_mon -1", fg="yellow")
         click.echo(self.lab.exec("node1", ["crm_mon", "-1"]).stdout.rstrip())
 
-        self.step("5/6 the main job: rolling maintenance, one node at a time, the service never down")
+        self.step("5/7 the main job: rolling maintenance, one node at a time, the service never down")
         self.saline("maintenance", "plan", "--work", "state:maintained", "--reboot", "always")
         with AvailabilityWatcher(self.lab, WATCHED) as watcher:
             self.saline("maintenance", "run", "--work", "state:maintained", "--reboot", "always")
         click.secho("$ saline lab exec node1 crm_mon -1", fg="yellow")
         click.echo(self.lab.exec("node1", ["crm_mon", "-1"]).stdout.rstrip())
 
-        self.step("6/6 summary")
+        self.step("6/7 summary")
         self._maintenance_summary(watcher)
+
+        self.step("7/7 failover hooks: a node dies, its container starts on the peer, the reactor announces it")
+        self.failover_step()
+
+    def failover_step(self) -> None:
+        """Kill the node running the container; its start on the peer reaches the master as
+        an event, and the reaction (gratuitous ARP for the container's address) runs there."""
+        import json
+
+        def events() -> list[dict]:
+            r = subprocess.run([_exe("saline"), "--socket", str(self.sock), "--json", "events", "--limit", "500"],
+                               text=True, capture_output=True, check=True)
+            return json.loads(r.stdout)
+
+        click.secho(f"$ saline lab kill <the node running {FAILOVER_RSC}>", fg="yellow")
+        got = failover_events.failover(self.lab, events, FAILOVER_RSC)
+        click.echo(f"killed {got['killed']}; {FAILOVER_RSC}'s start event at the master {got['kill_to_event']:.1f}s "
+                   f"later; reaction started {got['reaction_latency'] * 1000:.0f} ms after the agent got the alert; "
+                   f"{got['garps']} gratuitous ARP packets for {failover_events.garp_address(self.lab)} seen on the "
+                   f"dead node's LAN")
+        self.saline("events", "--tag", "pacemaker/resource/start", "--limit", "3")
+        self.lab.start(got["killed"])
+        self.agent_pids[got["killed"]] = self.lab.start_agent(
+            got["killed"], self.lab.node_shared_dir(got["killed"]) / "agent" / "agent.yaml")
+        self.wait_agents("up")
+        click.echo(f"{got['killed']} and its agent are back")
 
     def _maintenance_summary(self, watcher: AvailabilityWatcher) -> None:
         import json

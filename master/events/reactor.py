@@ -133,8 +133,7 @@ class Reactor:
                                            detail=f"one already running for {key[1]} (reaction {self.running[key]})")
             return
         if r.debounce and now - self.last_fired.get(key, 0.0) < r.debounce:
-            self.m.events.reaction_started(ev.id, r.name, "skipped", detail=f"debounced ({r.debounce:g}s) for {key[1]}")
-            return
+            return  # what debounce asks for; not stored per event (a flood would write a row for each)
         self.last_fired[key] = now
         try:
             getattr(self, f"_start_{r.action}")(r, ev, values, key)

@@ -109,6 +109,10 @@ class EventStore:
                     "detail": r[5], "started_at": r[6], "finished_at": r[7], "latency": r[8]})
         return events
 
+    def last_seq(self, agent_id: str) -> int:
+        return self.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM node_events WHERE agent_id=?",
+                                 (agent_id,)).fetchone()[0]
+
     def last_id(self) -> int:
         return self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM node_events").fetchone()[0]
 

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 import time
 
 import pytest
 import yaml
 
 from saline.agent.config import agent_config_in
+from saline.lab.failover_events import AGENT_ALERT_SETTINGS, arp_listener
 from tests.e2e.procs import Deployment
 
 pytestmark = pytest.mark.cluster
@@ -39,25 +38,6 @@ STATES = {
     "saline-events": {"pacemaker.alert": [{"path": "/run/saline/pacemaker-alert"},
                                           {"recipients": ["/run/saline/agent-events.sock"]}]},
 }
-
-# Prints one JSON line per ARP packet seen on br0 (run inside a node's netns).
-ARP_LISTENER = r"""
-import json, socket, struct, sys, time
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
-s.bind(("br0", 0))
-s.settimeout(0.5)
-print("ready", flush=True)
-end = time.time() + float(sys.argv[1])
-while time.time() < end:
-    try:
-        frame = s.recv(2048)
-    except socket.timeout:
-        continue
-    op, sha, spa, tha, tpa = struct.unpack("!6xH6s4s6s4s", frame[14:42])
-    print(json.dumps({"op": op, "spa": socket.inet_ntoa(spa), "tpa": socket.inet_ntoa(tpa),
-                      "sha": sha.hex(":"), "dst": frame[0:6].hex(":"), "at": time.time()}), flush=True)
-"""
-
 
 def poll(what: str, ready, timeout: float = 60.0, interval: float = 0.1):
     deadline = time.monotonic() + timeout
@@ -83,7 +63,7 @@ class EventsLab:
             cfg.write_text(yaml.safe_dump(agent_config_in(
                 home, node, f"ipc://{self.lab.shared_dir}/evmaster.sock", f"ipc://{self.lab.shared_dir}/evboot.sock",
                 heartbeat_interval=0.5, reconnect_max=1.0, spool_resend_interval=1.0,
-                alert_socket="/run/saline/agent-events.sock", alert_agent_path="/run/saline/pacemaker-alert")))
+                **AGENT_ALERT_SETTINGS)))
         self.agent_pids[node] = self.lab.start_agent(node, cfg)
 
     def events(self, *args: str) -> list[dict]:
@@ -136,13 +116,6 @@ def evlab(lab, tmp_path_factory):
         lab.exec("node1", ["crm_resource", "--wait"], timeout=60)
         lab.exec("node1", ["cibadmin", "--delete", "--scope", "resources", "--xml-text", f'<primitive id="{RSC}"/>'])
         lab.exec("node1", ["cibadmin", "--delete", "--scope", "alerts", "--xml-text", '<alert id="saline-events"/>'])
-
-
-def arp_listener(lab, node: str, seconds: float) -> subprocess.Popen:
-    p = subprocess.Popen(["ip", "netns", "exec", lab.netns(node), sys.executable, "-c", ARP_LISTENER, str(seconds)],
-                         stdout=subprocess.PIPE, text=True)
-    assert p.stdout.readline().strip() == "ready"
-    return p
 
 
 def test_failover_start_event_reaches_the_master_and_reactions_run_on_node2(evlab):

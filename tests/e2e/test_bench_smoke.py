@@ -38,9 +38,11 @@ def test_compare_salt_runs_with_tiny_counts(tmp_path):
 
 
 def test_swarm_runs_with_tiny_counts(tmp_path):
-    data = run_bench("swarm.py", ["--agents", "5", "--rounds", "2"], tmp_path)
+    data = run_bench("swarm.py", ["--agents", "5", "--rounds", "2", "--events", "60"], tmp_path)
     (size,) = data["sizes"]
     assert size["agents"] == 5 and size["lost_total"] == 0 and size["returned_min"] == 5
+    flood = size["flood"]
+    assert flood["events"] == 60 and flood["stored"] == 60 and flood["lost"] == 0 and flood["duplicates_stored"] == 0
 
 
 def test_soak_runs_briefly(tmp_path):

@@ -65,3 +65,10 @@ grp_lxc1_prefers_node1:
     - score: 100
     - require:
       - pacemaker: grp_lxc1
+
+# saline's Pacemaker alert agent (each agent installs it in its node's /run/saline and
+# listens on the socket next to it): every alert becomes an event at the master.
+saline-events:
+  pacemaker.alert:
+    - path: /run/saline/pacemaker-alert
+    - recipients: [/run/saline/agent-events.sock]
