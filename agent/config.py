@@ -60,6 +60,8 @@ class AgentConfig(BaseModel):
     alert_socket: Path | None = Path("/run/saline/agent-events.sock")
     alert_user: str | None = "hacluster"
     alert_agent_path: Path | None = Path("/usr/lib/saline/pacemaker-alert")
+    # /proc/mdstat is read this often; a change of an array's health is an event (null: off).
+    md_watch_interval: float | None = Field(default=30.0, gt=0)
 
 
 def agent_config_in(base: Path, agent_id: str, master: str, master_bootstrap: str, **settings) -> dict:

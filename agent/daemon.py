@@ -108,6 +108,11 @@ class Agent:
         from .node_events import agent_started, start_alerts
 
         self.alerts = start_alerts(self.cfg, self.outbox.emit)
+        if self.cfg.md_watch_interval:
+            from .md_watch import MdWatch
+
+            self.md_watch = MdWatch(self.outbox.emit, self.cfg.md_watch_interval)
+            self.md_watch.start()
         agent_started(self.outbox.emit, __version__, self.facts)
         s = self.sock = self.ctx.socket(zmq.DEALER)
         s.curve_secretkey = self.keyset.curve_secret.encode()
@@ -137,6 +142,8 @@ class Agent:
     def close(self) -> None:
         if self.alerts is not None:
             self.alerts.stop()
+        if getattr(self, "md_watch", None) is not None:
+            self.md_watch.stop()
         self.jobs.shutdown()
         for sock in (getattr(self, "monitor", None), getattr(self, "sock", None)):
             if sock is not None:
