@@ -18,17 +18,20 @@ RETURN_GRACE = 2.0
 
 
 def parse_cli_args(raw: tuple[str, ...]) -> tuple[list[Any], dict[str, Any]]:
-    """Salt style: ``key=value`` is a keyword argument, anything else positional; values are YAML."""
+    """Salt style: ``key=value`` is a keyword argument, anything else positional; values are YAML,
+    a leading-zero number kept as typed (``mode=0640`` is "0640", as in an SLS)."""
     import yaml
+
+    from saline.protocol.yamlvalues import load
 
     args, kwargs = [], {}
     for item in raw:
         key, sep, value = item.partition("=")
         try:
             if sep and key.isidentifier():
-                kwargs[key] = yaml.safe_load(value) if value else ""
+                kwargs[key] = load(value) if value else ""
             else:
-                args.append(yaml.safe_load(item))
+                args.append(load(item))
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem", None) or str(exc).splitlines()[0]
             fail(f"argument {item!r} is not a valid YAML value ({mark}); quote it, e.g. {key}='\"…\"'"

@@ -17,6 +17,7 @@ from typing import Any
 import jinja2
 import yaml
 
+from saline.protocol import yamlvalues
 from saline.states.compile import facts
 
 SALT_URL = "salt://"
@@ -130,23 +131,9 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
     return mapping
 
 
-_LEADING_ZERO_INT = re.compile(r"^[-+]?0[0-9_]+$")
-
-
-def _construct_int(loader: _StrictLoader, node: yaml.ScalarNode) -> int | str:
-    """A leading-zero integer stays the text the user typed (``mode: 0640`` is "0640").
-
-    YAML 1.1 reads an unquoted ``0640`` as the octal number 416; nobody writing an SLS
-    means that (``mode: 0640``, ``UMASK: 022``, ``NICE: 010``). Keeping the digits lets each
-    consumer read them as it should: a mode as octal, a config value as written.
-    """
-    if _LEADING_ZERO_INT.match(node.value):
-        return node.value
-    return loader.construct_yaml_int(node)
-
-
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_StrictLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+# A leading-zero integer stays the text the user typed (mode: 0640 is "0640", not 416).
+_StrictLoader.add_constructor(yamlvalues.INT_TAG, yamlvalues.construct_int)
 
 
 def parse_yaml(text: str, where: str) -> Any:
