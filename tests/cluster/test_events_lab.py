@@ -59,10 +59,11 @@ class EventsLab:
         cfg = home / "agent.yaml"
         if not cfg.exists():
             shutil.rmtree(home, ignore_errors=True)
-            home.mkdir(parents=True)
+            (home / "root").mkdir(parents=True)
             cfg.write_text(yaml.safe_dump(agent_config_in(
                 home, node, f"ipc://{self.lab.shared_dir}/evmaster.sock", f"ipc://{self.lab.shared_dir}/evboot.sock",
                 heartbeat_interval=0.5, reconnect_max=1.0, spool_resend_interval=1.0,
+                state_root=str(home / "root"),  # file states land here: the nodes share the host's /etc
                 **AGENT_ALERT_SETTINGS)))
         self.agent_pids[node] = self.lab.start_agent(node, cfg)
 
@@ -79,6 +80,8 @@ def evlab(lab, tmp_path_factory):
     d = Deployment(tmp, bind=f"ipc://{shared}/evmaster.sock", bootstrap_bind=f"ipc://{shared}/evboot.sock")
     (tmp / "states").mkdir()
     (tmp / "states" / "evprobe.sls").write_text(yaml.safe_dump(STATES))
+    (tmp / "states" / "motd.sls").write_text(yaml.safe_dump(
+        {"motd": {"file.managed": [{"name": "/etc/motd"}, {"contents": "managed by saline\n"}, {"makedirs": True}]}}))
     garp_addr = f"{lab.public_net}.{GARP_ADDR_HOST}"
     (d.master_dir / "reactor.d").mkdir()
     (d.master_dir / "reactor.d" / "failover.yaml").write_text(yaml.safe_dump({
@@ -180,3 +183,34 @@ def test_master_down_during_a_failover_loses_nothing(evlab):
     assert {"pacemaker/node/lost", "pacemaker/resource/start"} <= tags, tags
     lab.start("node1")
     evlab.start_agent("node1")
+
+
+def test_drift_on_a_node_reported_then_fixed_and_kept_across_a_restart(evlab):
+    """A managed file changed by hand inside node2 → the scheduled run reports it (policy
+    report), a fix run puts it back; the schedule survives a master restart; paused, it
+    does not run."""
+    lab, d = evlab.lab, evlab.d
+    motd = lab.node_shared_dir("node2") / "evagent" / "root" / "etc" / "motd"
+    rc, job = d.cli_json("apply", "node2", "motd")
+    assert rc == 0, [(r.get("error"), [x.get("comment") for x in (r.get("data") or {}).get("results", [])])
+                     for r in job["returns"]]
+    assert d.cli_json("schedule", "add", "lab-motd", "node2", "--states", "motd", "--every", "10s")[0] == 0
+    motd.write_text("edited on node2 by hand\n")
+    rows = poll("the scheduled run to report the drift",
+                lambda: [r for r in d.cli_json("drift")[1] if r["item"] == "motd"], 30, 0.5)
+    assert rows[0]["agent_id"] == "node2" and "-edited on node2 by hand" in rows[0]["changes"]["diff"]
+    assert motd.read_text() == "edited on node2 by hand\n"  # report only
+    d.master.stop()
+    d.start_master()
+    rc, schedules = d.cli_json("schedule", "list")
+    assert rc == 0 and [s["name"] for s in schedules] == ["lab-motd"] and schedules[0]["next_run"]
+    assert d.cli_json("schedule", "pause", "lab-motd")[0] == 0
+    n = len(d.cli_json("events", "--tag", "saline/drift/report", "--limit", "1000")[1])
+    time.sleep(12)
+    assert len(d.cli_json("events", "--tag", "saline/drift/report", "--limit", "1000")[1]) == n  # paused
+    assert d.cli_json("schedule", "add", "lab-motd-fix", "node2", "--states", "motd", "--every", "1h",
+                      "--policy", "fix")[0] == 0
+    d.cli_json("schedule", "run-now", "lab-motd-fix")
+    poll("the fix run to restore the file", lambda: motd.read_text() == "managed by saline\n", 30, 0.3)
+    for name in ("lab-motd", "lab-motd-fix"):
+        d.cli_json("schedule", "remove", name)
