@@ -13,11 +13,12 @@ without it the interface's MAC is announced.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
+
+from saline.protocol.netaddr import MAC, IPv4
 
 from .functions import FunctionContext, FunctionError, FunctionResult, agent_function
 
@@ -27,20 +28,9 @@ _TRANSMITTED = re.compile(r"^(\d+) packets transmitted", re.M)
 class GarpArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
     interface: str = Field(default="br0", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,14}$")
-    addresses: list[str] = Field(min_length=1, max_length=64)
+    addresses: list[IPv4] = Field(min_length=1, max_length=64)
     count: int = Field(default=3, ge=1, le=10)
-    mac: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
-
-    @field_validator("addresses")
-    @classmethod
-    def _ipv4(cls, value: list[str]) -> list[str]:
-        for a in value:
-            try:
-                if ipaddress.ip_address(a).version != 4:
-                    raise ValueError
-            except ValueError:
-                raise ValueError(f"{a!r} is not an IPv4 address") from None
-        return value
+    mac: MAC | None = None
 
 
 def garp_argv(interface: str, address: str, count: int, mac: str | None = None) -> list[str]:

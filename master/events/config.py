@@ -19,16 +19,16 @@ reactions:
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from saline.protocol.config import ConfigError
 from saline.protocol.messages import FunName
+from saline.protocol.netaddr import MAC, IPv4
 
 from .guard import pacemaker_conflict
 
@@ -88,20 +88,8 @@ class GarpAction(_Model):
     interface: str = Field(default="br0", pattern=_IFACE)
     count: int = Field(default=3, ge=1, le=10)
     # resource id (or glob) → its addresses, and optionally → the MAC to announce them with
-    addresses: dict[str, list[str]] = Field(min_length=1)
-    macs: dict[str, Annotated[str, Field(pattern=r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")]] = Field(default_factory=dict)
-
-    @field_validator("addresses")
-    @classmethod
-    def _ips(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        for rsc, addrs in value.items():
-            for a in addrs:
-                try:
-                    if ipaddress.ip_address(a).version != 4:
-                        raise ValueError
-                except ValueError:
-                    raise ValueError(f"{rsc}: {a!r} is not an IPv4 address (ARP is IPv4 only)") from None
-        return value
+    addresses: dict[str, list[IPv4]] = Field(min_length=1)
+    macs: dict[str, MAC] = Field(default_factory=dict)
 
 
 class Reaction(_Model):
