@@ -4,8 +4,9 @@ import subprocess
 import sys
 
 
-def test_control_and_compile_do_not_import_the_server():
-    probe = ("import sys, saline.master.control, saline.master.compile, saline.master.interface;"
+def test_handlers_and_subsystems_do_not_import_the_server():
+    probe = ("import sys, saline.master.control, saline.master.compile, saline.master.interface,"
+             " saline.master.maintenance.service, saline.master.events.intake, saline.master.schedule.scheduler;"
              "print('saline.master.server' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
