@@ -4,9 +4,9 @@
     create       lxc.present without a template: lvcreate + mkfs, lxc-create -t none, ve.conf
                  translated (memory, swap, cpu, hostname, 32-bit → lxc.arch), the seed's base
                  config, fixed MAC on br0
-    copy_live    rsync -aHAX --numeric-ids while the source still runs
+    copy_live    rsync -aHAX --numeric-ids --modify-window=-1 while the source still runs
     stop_source  vzctl stop CTID
-    copy_final   rsync -aHAX --numeric-ids --delete
+    copy_final   the same with --delete
     source_autostart_off   vzctl set CTID --onboot no --save
     guest_fixes  /etc/inittab consoles, venet0 → eth0
     test_start   lxc-start, wait until RUNNING, stop again (Pacemaker takes it from there)
@@ -35,7 +35,10 @@ from .guest import inittab_fixed, interfaces_fixed, is_sysvinit
 from .progress import ProgressFile
 
 STEPS = ["check", "create", "copy_live", "stop_source", "copy_final", "source_autostart_off", "guest_fixes", "test_start"]
-RSYNC = ["rsync", "-aHAX", "--numeric-ids"]
+# --modify-window=-1: compare mtimes to the nanosecond. With the default (whole seconds) a
+# file rewritten at the same size within the second of the live pass looks unchanged, and
+# the final pass would leave the old content in the container.
+RSYNC = ["rsync", "-aHAX", "--numeric-ids", "--modify-window=-1"]
 FS_OVERHEAD = 0.9  # ext4 metadata + 5 % reserved blocks: the data must fit in 90 % of the LV
 # The seed's example configuration, in LXC 3+ keys (cap.drop as its "tmpfs inside" advice).
 BASE_CONFIG = {"lxc.tty.max": "4", "lxc.pty.max": "1024", "lxc.autodev": "1", "lxc.mount.auto": "proc:mixed sys:ro cgroup:mixed"}

@@ -12,6 +12,7 @@ with br0 of tests/real/lxcnet.py. ``backing: dir`` because LVs cannot be activat
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import stat
 import subprocess
@@ -81,6 +82,15 @@ def migration(net: LxcNet, host: Path, tmp_path: Path, **extra) -> Migration:
     return Migration(args, net.runner(), tmp_path / "agent-state")
 
 
+def rewrite_in_the_same_second(path: Path, text: str) -> None:
+    """Same size, same whole second as the copy the live pass made, other nanoseconds: what a
+    busy service does. rsync's default (whole seconds) took such a file for unchanged."""
+    live = path.stat()
+    path.write_text(text)
+    second, ns = divmod(live.st_mtime_ns, 10**9)
+    os.utime(path, ns=(live.st_atime_ns, second * 10**9 + (ns + 5 * 10**8) % 10**9))
+
+
 def statuses(report: list[dict]) -> dict[str, str]:
     return {r["step"]: r["status"] for r in report}
 
@@ -98,7 +108,7 @@ def test_migration_fails_between_the_passes_and_resumes(lxc_net: LxcNet, openvz:
     assert recorded["done"] == ["check", "create", "copy_live"] and recorded["target_started"] is False
 
     # The source keeps changing until it is stopped: the final pass carries that over.
-    (host / "vz/private/101/srv/www/index.html").write_text("v2\n")
+    rewrite_in_the_same_second(host / "vz/private/101/srv/www/index.html", "v2\n")
     (host / "vz/private/101/srv/www/old.html").unlink()
     (host / "fail-stop").unlink()
     resumed = migration(net, host, tmp_path)
@@ -131,7 +141,7 @@ def test_never_copies_over_a_container_started_on_the_target(lxc_net: LxcNet, op
     # Someone starts the half-migrated container by hand before the migration is resumed.
     net.run("lxc-start", "-P", str(net.lxcpath), "-n", "www")
     (host / "fail-stop").unlink()
-    (host / "vz/private/101/srv/www/index.html").write_text("v2\n")
+    rewrite_in_the_same_second(host / "vz/private/101/srv/www/index.html", "v2\n")
     finished, report, failure = migration(net, host, tmp_path).run_all()
     assert not finished and "RUNNING" in failure and "refused" in failure
     assert (net.lxcpath / "www/rootfs/srv/www/index.html").read_text() == "v1\n"
