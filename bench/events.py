@@ -67,6 +67,9 @@ def main() -> int:
             d.agent_pids[got["killed"]] = lab.start_agent(got["killed"],
                                                           lab.node_shared_dir(got["killed"]) / "agent" / "agent.yaml")
             d.wait_agents("up")
+            # The group prefers node1: wait for any failback to finish, or the next kill can
+            # hit a node the container is just leaving (its start then precedes the kill).
+            lab.exec(got["killed"], ["crm_resource", "--wait"], timeout=120)
     finally:
         d.stop()
         lab.down()
