@@ -93,7 +93,7 @@ def events(c: Ctx, tag: str | None, since_text: str | None, limit: int, follow: 
     req = {"op": "events", "limit": limit, "tag": tag, "since": since}
     rows = c.ask(req, 30).data
     if not follow:
-        dump(rows) if c.as_json else print_events(rows)
+        dump(rows, c.out) if c.structured else print_events(rows)
         return
     for e in rows:
         _print_one(c, e)

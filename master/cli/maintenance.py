@@ -173,16 +173,16 @@ def maintenance() -> None:
 def plan(c: Ctx, **kw) -> None:
     """Show the steps and every gate's verdict now, with a crm_simulate pre-flight. Changes nothing."""
     reply = c.ask(_spec_request("plan", **kw), 300)
-    if c.as_json:
-        dump(reply.data)
+    if c.structured:
+        dump(reply.data, c.out)
     else:
         print_plan(reply.data)
     sys.exit(EXIT_OK if reply.data["ok"] else EXIT_FAILED)
 
 
 def _finish(c: Ctx, status: dict) -> None:
-    if c.as_json:
-        dump(status)
+    if c.structured:
+        dump(status, c.out)
     else:
         print_run(status)
     sys.exit(EXIT_OK if status["run"]["status"] == "done" else EXIT_FAILED)
@@ -190,11 +190,11 @@ def _finish(c: Ctx, status: dict) -> None:
 
 def _started(c: Ctx, data: dict, message: str, detach: bool) -> None:
     """A run started or resumed: return at once (--detach) or follow it to its end."""
-    if not c.as_json:
+    if not c.structured:
         consoles.out.print(message)
     if detach:
-        if c.as_json:
-            dump(data)
+        if c.structured:
+            dump(data, c.out)
         sys.exit(EXIT_OK)
     _finish(c, follow(c, data["run_id"]))
 
@@ -212,8 +212,8 @@ def run(c: Ctx, detach: bool, **kw) -> None:
         fail(str(exc))
     if not reply.get("ok"):
         data = reply.get("data") or {}
-        if c.as_json:
-            dump(reply)
+        if c.structured:
+            dump(reply, c.out)
         else:
             if isinstance(data, dict) and data.get("plan"):
                 print_plan(data["plan"])
@@ -229,8 +229,8 @@ def run(c: Ctx, detach: bool, **kw) -> None:
 def status(c: Ctx, run_id: str | None) -> None:
     """The lock, and the latest run (or RUN_ID): per node and step, status, time, evidence."""
     data = c.ask(_request("status", run_id=run_id), 30).data
-    if c.as_json:
-        dump(data)
+    if c.structured:
+        dump(data, c.out)
     else:
         print_run(data)
 
@@ -253,7 +253,7 @@ def resume(c: Ctx, run_id: str | None, detach: bool) -> None:
 def abort(c: Ctx, run_id: str | None) -> None:
     """Stop after the current step, leaving the cluster in a safe state; releases the lock."""
     data = c.ask(_request("abort", run_id=run_id), 30).data
-    if c.as_json:
-        dump(data)
+    if c.structured:
+        dump(data, c.out)
     else:
         consoles.out.print(f"run {data['run_id']}: {data['status']}" + (f" ({data['message']})" if data.get("message") else ""))

@@ -34,7 +34,7 @@ def _print_schedules(rows: list[dict]) -> None:
 def schedule_list(c: Ctx) -> None:
     """Every schedule with its next run."""
     rows = c.ask({"op": "schedule", "action": "list"}, 10).data
-    dump(rows) if c.as_json else _print_schedules(rows)
+    dump(rows, c.out) if c.structured else _print_schedules(rows)
 
 
 @schedule.command("add")
@@ -56,7 +56,7 @@ def schedule_add(c: Ctx, name: str, target: str, states: str, every: str | None,
     req = {"op": "schedule", "action": "add", "name": name, "target": target, "policy": policy, "trigger": trigger,
            "states": [s.strip() for s in states.split(",") if s.strip()]}
     row = c.ask(req, 10).data
-    dump(row) if c.as_json else _print_schedules([row])
+    dump(row, c.out) if c.structured else _print_schedules([row])
 
 
 def _simple(action: str, doc: str):
@@ -65,8 +65,8 @@ def _simple(action: str, doc: str):
     @click.pass_obj
     def command(c: Ctx, name: str) -> None:
         data = c.ask({"op": "schedule", "action": action, "name": name}, 10).data
-        if c.as_json:
-            dump(data)
+        if c.structured:
+            dump(data, c.out)
         elif isinstance(data, dict) and "paused" in data:
             _print_schedules([data])
         else:
@@ -88,8 +88,8 @@ _simple("run-now", "Start a run of a schedule now (see the result with `saline d
 def drift(c: Ctx) -> None:
     """The latest drift per agent and state: what would change, since when, what was done."""
     rows = c.ask({"op": "drift"}, 10).data
-    if c.as_json:
-        dump(rows)
+    if c.structured:
+        dump(rows, c.out)
     else:
         out = consoles.out
         if not rows:

@@ -50,6 +50,9 @@ def test_report_then_fix(drift_deployment):
     d = drift_deployment
     rc, row = d.cli_json("schedule", "add", "motd-report", "node1", "--states", "motd", "--every", "1h")
     assert rc == 0 and row["policy"] == "report" and row["next_run"] > time.time() + 3500
+    # --out yaml, as every other command takes it (this printed the text table before).
+    listed = d.cli("--out", "yaml", "schedule", "list")
+    assert listed.returncode == 0 and [r["name"] for r in yaml.safe_load(listed.stdout)] == ["motd-report"]
     assert drift(d) == (0, [])
     motd(d).write_text("edited by hand\n")
     changed_at = time.time()
