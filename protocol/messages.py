@@ -84,16 +84,19 @@ class Heartbeat(Strict):
     running: list[Jid] = Field(default_factory=list, max_length=256)
 
 
-class Job(Strict):
+class Signed(Strict):
+    """The exact packed bytes of a body and their Ed25519 signature (verified before decoding)."""
+
+    body: bytes
+    sig: bytes = Field(min_length=64, max_length=64)
+
+
+class Job(Signed):
     kind: Literal["job"] = "job"
-    body: bytes
-    sig: bytes = Field(min_length=64, max_length=64)
 
 
-class Return(Strict):
+class Return(Signed):
     kind: Literal["return"] = "return"
-    body: bytes
-    sig: bytes = Field(min_length=64, max_length=64)
 
 
 class Ack(Strict):
@@ -120,12 +123,10 @@ class EventBody(Strict):
     at: float
 
 
-class Event(Strict):
+class Event(Signed):
     """Agent → master: a signed EventBody; spooled by the agent until the master's EventAck."""
 
     kind: Literal["event"] = "event"
-    body: bytes
-    sig: bytes = Field(min_length=64, max_length=64)
 
 
 class EventAck(Strict):
