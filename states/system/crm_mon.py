@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 CRM_MON_ARGV = ["crm_mon", "-1", "--output-as=xml"]
 CONSTRAINTS_ARGV = ["cibadmin", "--query", "--scope", "constraints"]
 # What `crm_resource --move/--ban` create; what `crm_resource --clear` removes.
+MAX_XML = 16 * 1024 * 1024  # a two-node cluster's status is KiB; refuse to parse absurd output
 CLI_PREFIXES = ("cli-prefer-", "cli-ban-")
 # What DRBD's crm-fence-peer.9.sh adds while the peer's data is outdated.
 FENCE_PREFIX = "drbd-fence-by-handler-"
@@ -40,7 +41,9 @@ class ResourceInstance(BaseModel):
     active: bool = False
     failed: bool = False
     managed: bool = True
+    blocked: bool = False
     nodes: list[str] = Field(default_factory=list)
+    target_role: str | None = None  # the meta attribute, when set (Stopped = disabled on purpose)
 
 
 class Failure(BaseModel):
@@ -84,7 +87,8 @@ def _resources(parent_el: ET.Element, outer: str | None, out: list[ResourceInsta
                 id=el.get("id", ""), parent=outer, in_clone=in_clone, role=el.get("role", "Stopped"),
                 active=_flag(el, "active"),
                 failed=_flag(el, "failed"), managed=el.get("managed", "true") == "true",
-                nodes=[n.get("name", "") for n in el.findall("node")],
+                blocked=_flag(el, "blocked"), nodes=[n.get("name", "") for n in el.findall("node")],
+                target_role=el.get("target_role"),
             ))
         elif el.tag in ("group", "clone", "bundle"):
             _resources(el, outer or el.get("id"), out, in_clone or el.tag in ("clone", "bundle"))
@@ -113,13 +117,19 @@ def parse_status(root: ET.Element) -> ClusterView:
     return view
 
 
+def _root(xml: str) -> ET.Element:
+    if len(xml) > MAX_XML:
+        raise ValueError(f"Pacemaker's XML output is {len(xml)} bytes, more than {MAX_XML}")
+    return ET.fromstring(xml)
+
+
 def parse_crm_mon(xml: str) -> ClusterView:
-    return parse_status(ET.fromstring(xml))
+    return parse_status(_root(xml))
 
 
 def parse_simulation(xml: str) -> tuple[ClusterView, ClusterView]:
     """``crm_simulate -S --output-as=xml``: (the status before, the revised status after)."""
-    root = ET.fromstring(xml)
+    root = _root(xml)
     before, after = root.find("./cluster_status"), root.find("./revised_cluster_status")
     if before is None or after is None:
         raise ValueError("crm_simulate output has no cluster_status/revised_cluster_status")
@@ -144,7 +154,7 @@ def lost_in(before: ClusterView, after: ClusterView) -> list[str]:
 
 def constraint_ids(xml: str) -> list[str]:
     """Ids of every constraint in ``cibadmin --query --scope constraints``."""
-    root = ET.fromstring(xml)
+    root = _root(xml)
     return [el.get("id", "") for el in root if el.get("id")]
 
 

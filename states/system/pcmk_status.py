@@ -1,4 +1,5 @@
-"""Where Pacemaker runs a resource and in what state, from ``crm_mon --output-as=xml``.
+"""Where Pacemaker runs a resource and in what state, as a whole (clone instances merged), from
+``crm_mon --output-as=xml`` as :mod:`saline.states.system.crm_mon` parses it.
 
 Also a command (``python -m saline.states.system.pcmk_status stopped RES``) that a plan
 runs after ``crm_resource --wait`` to check that the resource really is stopped
@@ -8,23 +9,25 @@ everywhere before touching its storage: exit 0 if it is, 1 (and why) if not.
 from __future__ import annotations
 
 import sys
-import xml.etree.ElementTree as ET
 
 from pydantic import BaseModel
 
 from saline.states.engine.runner import CommandError, Runner
+from saline.states.system.crm_mon import CRM_MON_ARGV, parse_crm_mon
 
-CRM_MON_ARGV = ["crm_mon", "--one-shot", "--output-as=xml"]
-MAX_XML = 16 * 1024 * 1024  # a two-node cluster's status is KiB; refuse to parse absurd output
+__all__ = ["CRM_MON_ARGV", "ResourceStatus", "local_node", "main", "parse_resources", "resource_status"]
 
 
 class ResourceStatus(BaseModel):
+    """One resource id as a whole: a clone's instances (crm_mon lists each under the same id)
+    merged, so a failed or stopped instance on one node is never hidden by a healthy one."""
+
     id: str
-    role: str  # Started, Stopped, Promoted …
-    active: bool
-    failed: bool
-    managed: bool
-    blocked: bool
+    role: str  # Started, Stopped, Promoted …; a clone's active roles joined ("Promoted/Unpromoted")
+    active: bool  # any instance
+    failed: bool  # any instance
+    managed: bool  # every instance
+    blocked: bool  # any instance
     nodes: list[str]  # where it is active
     target_role: str | None = None  # the meta attribute, when set (Stopped = disabled on purpose)
 
@@ -43,21 +46,21 @@ class ResourceStatus(BaseModel):
 
 
 def parse_resources(xml: str) -> dict[str, ResourceStatus]:
-    if len(xml) > MAX_XML:
-        raise ValueError(f"crm_mon output is {len(xml)} bytes, more than {MAX_XML}")
-    root = ET.fromstring(xml)
+    instances: dict[str, list] = {}
+    for inst in parse_crm_mon(xml).resources:
+        instances.setdefault(inst.id, []).append(inst)
     found: dict[str, ResourceStatus] = {}
-    for rsc in root.iter("resource"):
-        rid = rsc.get("id", "")
+    for rid, group in instances.items():
+        active_roles = list(dict.fromkeys(i.role for i in group if i.active))
         found[rid] = ResourceStatus(
             id=rid,
-            role=rsc.get("role", ""),
-            active=rsc.get("active") == "true",
-            failed=rsc.get("failed") == "true",
-            managed=rsc.get("managed", "true") == "true",
-            blocked=rsc.get("blocked") == "true",
-            nodes=[n.get("name", "") for n in rsc.findall("node")],
-            target_role=rsc.get("target_role"),
+            role="/".join(active_roles) or group[0].role,
+            active=any(i.active for i in group),
+            failed=any(i.failed for i in group),
+            managed=all(i.managed for i in group),
+            blocked=any(i.blocked for i in group),
+            nodes=list(dict.fromkeys(n for i in group for n in i.nodes)),
+            target_role=next((i.target_role for i in group if i.target_role), None),
         )
     return found
 

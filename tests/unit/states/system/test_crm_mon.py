@@ -5,6 +5,8 @@ from __future__ import annotations
 from saline.states.system.crm_mon import (
     cli_constraints, constraint_ids, fence_constraints, lost_in, parse_crm_mon, parse_simulation,
 )
+from saline.master.schedule.scheduler import resource_problems
+from saline.states.system.pcmk_status import parse_resources
 from tests.paths import FIXTURES
 
 PCMK = FIXTURES / "pacemaker"
@@ -59,3 +61,36 @@ def test_constraint_ids_and_the_ones_maintenance_cares_about():
                    "grp_lxc1_prefers_node1"]
     assert cli_constraints(ids) == ["cli-prefer-grp_lxc1", "cli-ban-lxc_ct1-on-node1"]
     assert fence_constraints(ids) == ["drbd-fence-by-handler-r1-ms_drbd_r1"]
+
+
+def test_a_clones_instances_are_merged_so_a_healthy_one_cannot_hide_a_failed_or_stopped_one():
+    xml = (PCMK / "crm_mon-failed-action.xml").read_text()
+    drbd = parse_resources(xml)["drbd_r1"]
+    assert (drbd.nodes, drbd.role, drbd.active, drbd.failed) == (["node1", "node2"], "Promoted/Unpromoted", True, False)
+    assert drbd.cannot_stop_cleanly == "it is active on several nodes (node1, node2)"
+    assert parse_resources(xml)["lxc_ct1"].nodes == ["node1"]
+
+    def problems(text: str) -> dict[str, str]:
+        found = resource_problems({rid: r.model_dump() for rid, r in parse_resources(text).items()})
+        return {p["item"]: p["comment"].split(";")[0] for p in found}
+
+    assert problems(xml) == {}
+    # The promoted instance on node1 failed; the healthy one on node2 comes after it in crm_mon's list
+    # (the instances share one id: reading them as a dict kept the last and drift saw no failure).
+    promoted = 'role="Promoted" active="true" orphaned="false" blocked="false" managed="true" failed="false"'
+    assert promoted in xml
+    failed = xml.replace(promoted, promoted.replace('failed="false"', 'failed="true"'), 1)
+    assert problems(failed) == {"resource drbd_r1": "Pacemaker resource drbd_r1 is failed"}
+    # The instance on node2 stopped (node2 in standby): the resource still runs on node1, not "stopped".
+    unpromoted = 'role="Unpromoted" active="true"'
+    assert unpromoted in xml
+    assert problems(xml.replace(unpromoted, 'role="Stopped" active="false"', 1)) == {}
+
+
+def test_absurdly_large_output_is_refused_before_parsing():
+    import pytest
+
+    from saline.states.system.crm_mon import MAX_XML, parse_crm_mon
+
+    with pytest.raises(ValueError, match="more than"):
+        parse_crm_mon("<x>" + " " * MAX_XML + "</x>")
