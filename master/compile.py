@@ -15,8 +15,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("saline.master.compile")
 
 
-def compile_for_agents(master: "MasterAPI", agents: list[str], states: list[str]) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """Returns (compiled run per agent as plain data, errors per agent)."""
+def compile_for_agents(master: "MasterAPI", agents: list[str], states: list[str],
+                       saltenv: str | None = None) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Returns (compiled run per agent as plain data, errors per agent). ``saltenv``: only that
+    environment of the top file (a highstate); named SLS are found in the one set of roots."""
     from saline.states.compile.compiler import CompileError, compile_highstate
     from saline.states.compile.pillar import load_pillar
     from saline.protocol.codec import pack
@@ -30,7 +32,7 @@ def compile_for_agents(master: "MasterAPI", agents: list[str], states: list[str]
         node = dict(p.facts) if p and p.facts else {"id": aid}
         try:
             pillar = load_pillar(master.cfg.pillar_roots, aid, node)
-            run = compile_highstate(master.cfg.state_roots, pillar, node, aid, states or None)
+            run = compile_highstate(master.cfg.state_roots, pillar, node, aid, states or None, saltenv=saltenv)
         except CompileError as exc:
             errors[aid] = [str(exc)] + missing_roots(master.cfg, pillar=False)
             log.warning("compile error for %s: %s", aid, exc)
@@ -44,17 +46,17 @@ def compile_for_agents(master: "MasterAPI", agents: list[str], states: list[str]
 
 
 def publish_apply(master: "MasterAPI", target: str, agents: list[str], states: list[str], test: bool,
-                  timeout: float, queue: bool = False) -> tuple[str | None, dict[str, list[str]]]:
+                  timeout: float, queue: bool = False, saltenv: str | None = None) -> tuple[str | None, dict[str, list[str]]]:
     """Compile for each agent and publish one ``state.apply``: (jid, {}) or (None, errors).
     Shared by ``saline apply``, the reactor and scheduled drift runs."""
-    compiled, errors = compile_for_agents(master, agents, states)
+    compiled, errors = compile_for_agents(master, agents, states, saltenv)
     if errors:
         return None, errors
     jid = master.publish(
         target, "state.apply", [],
         lambda aid: {"run": compiled[aid], "test": test, **({"queue": True} if queue else {})},
         timeout,
-        stored_kwargs={"states": states, "test": test},
+        stored_kwargs={"states": states, "test": test, **({"saltenv": saltenv} if saltenv else {})},
         agents=agents,
     )
     return jid, {}

@@ -103,7 +103,8 @@ class ControlHandler:
             agents = self._targets(req)
         except NoMatch as exc:
             return fail("no_match", str(exc))
-        jid, errors = publish_apply(self.m, req.target, agents, req.states, req.test, timeout, queue=req.queue)
+        jid, errors = publish_apply(self.m, req.target, agents, req.states, req.test, timeout, queue=req.queue,
+                                     saltenv=req.saltenv)
         if jid is None:
             return ControlReply(ok=False, code="compile_error", error="state compilation failed; nothing was run",
                                 data={"errors": errors})

@@ -45,6 +45,8 @@ class ApplyRequest(_Req):
     detach: bool = False
     # Wait behind a state run already running on an agent instead of being refused.
     queue: bool = False
+    # Only this environment of the top file (Salt's saltenv); None: all of them, merged.
+    saltenv: str | None = Field(default=None, min_length=1, max_length=128)
 
 
 class KeysRequest(_Req):

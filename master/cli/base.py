@@ -90,8 +90,8 @@ class Ctx:
 
     @property
     def structured(self) -> bool:
-        """Machine-readable output (json, yaml): progress goes to stderr."""
-        return self.out in ("json", "yaml")
+        """Machine-readable output (json, yaml, salt-json): progress goes to stderr."""
+        return self.out in ("json", "yaml", "salt-json")
 
     def ask(self, req: dict[str, Any], timeout: float) -> Reply:
         try:
@@ -180,7 +180,7 @@ def dump(data: Any, out: str | None = "json") -> None:
         click.echo(json.dumps(data, indent=2, default=str))
 
 
-OUT_FORMATS = ("json", "yaml", "highstate")
+OUT_FORMATS = ("json", "yaml", "highstate", "salt-json")
 STATE_OUTPUTS = ("full", "changes", "terse")
 
 

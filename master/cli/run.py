@@ -15,6 +15,8 @@ from .main import main
 
 # The master waits this long past a job's timeout for its last returns (jobstore.RETURN_GRACE).
 RETURN_GRACE = 2.0
+# Functions that return a state run (shown like Salt's highstate output).
+STATE_RUN_FUNS = ("state.apply", "state.single", "state.sls_id")
 
 
 def parse_cli_args(raw: tuple[str, ...]) -> tuple[list[Any], dict[str, Any]]:
@@ -100,8 +102,14 @@ def print_state_job(job: dict, c: Ctx) -> int:
 
 def show_job(job: dict, c: Ctx) -> int:
     """The one renderer for run, apply, jobs show and jobs wait: same exit code in every format.
-    State runs are shown like Salt's highstate (``--out highstate``), other jobs as a table."""
-    if job["fun"] == "state.apply":
+    State runs are shown like Salt's highstate (``--out highstate``), other jobs as a table;
+    ``--out salt-json`` is Salt's JSON keyed by agent (``saltout``)."""
+    if c.out == "salt-json":
+        from .saltout import salt_view
+
+        dump(salt_view(job), "json")
+        return job_exit_code(job)
+    if job["fun"] in STATE_RUN_FUNS:
         return print_state_job(job, c)
     return print_job(job, c)
 
@@ -166,12 +174,13 @@ def run(c: Ctx, target: str, function: str, args: tuple[str, ...], timeout: floa
 @click.option("--timeout", type=float, default=None,
               help="seconds to wait (master default 300); a state run goes on past it and returns late")
 @click.option("--queue", is_flag=True, help="wait behind a state run already running on an agent instead of failing")
+@click.option("--saltenv", default=None, help="only this environment of the top file (default: all, merged, base first)")
 @click.option("--async", "as_async", is_flag=True, help="print the job id and return at once")
 @target_type_options
 @json_opt
 @click.pass_obj
 def apply(c: Ctx, target: str, states: tuple[str, ...], test: bool, timeout: float | None, queue: bool,
-          as_async: bool, tgt_type: str) -> None:
+          saltenv: str | None, as_async: bool, tgt_type: str) -> None:
     """Apply STATES (or the highstate from the top file) on the agents matching TARGET."""
     publish_and_show(c, {"op": "apply", "target": target, "tgt_type": tgt_type, "states": list(states), "test": test,
-                         "timeout": timeout, "queue": queue}, as_async)
+                         "timeout": timeout, "queue": queue, **({"saltenv": saltenv} if saltenv else {})}, as_async)

@@ -19,7 +19,7 @@ from saline.protocol.codec import describe_validation_error
 
 from saline.states.engine.apply import StateArgsError, lookup, validate_args
 from saline.states.compile.compiled import CompiledRun, CompiledState, plain_data_problem
-from saline.states.compile.declarations import Declaration, Ref, extend_declarations, parse_sls
+from saline.states.compile.declarations import Declaration, Ref, exclude_declarations, extend_declarations, parse_sls
 from saline.states.compile.render import CompileError, environment, render_yaml_file, template_context
 from saline.states.compile.requisites import REQUISITES, find_cycle, ordering_edges
 from saline.states.compile.sls import SlsFile, load_tree, single_file
@@ -191,6 +191,7 @@ class _Compiler:
         files: list[SlsFile] = load_tree(self.roots, sls_names, self.render)
         decls = [d for f in files for d in parse_sls(f)]
         extend_declarations(files, decls)
+        decls = exclude_declarations(files, decls)
         _apply_use(decls)
         ids = _state_ids(decls)
         compiled = [self.args(d) for d in decls]

@@ -10,6 +10,7 @@ Accepted shapes, as Salt accepts them::
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -184,8 +185,8 @@ def _declarations_of(sls: SlsFile, sls_id: str, body: Any) -> list[Declaration]:
 def parse_sls(sls: SlsFile) -> list[Declaration]:
     declarations: list[Declaration] = []
     for sls_id, body in sls.data.items():
-        if sls_id == "extend":
-            continue  # applied by the compiler once every file is parsed (extend_declarations)
+        if sls_id in ("extend", "exclude"):
+            continue  # applied by the compiler once every file is parsed (extend_/exclude_declarations)
         text = _scalar_text(sls_id)
         if text is None:
             raise CompileError(f"{sls.path}: state ID {sls_id!r} must be a string")
@@ -216,3 +217,35 @@ def extend_declarations(files: list[SlsFile], declarations: list[Declaration]) -
                     if (function or bare) and decl.fun != f"{module}.{function or bare}":
                         raise CompileError(f"{where}: {decl.fun} cannot be extended as {module}.{function or bare}")
                     decl.args.update(split_requisites(decl, args))
+
+
+def _excludes(sls: SlsFile, raw: Any) -> tuple[list[str], list[str]]:
+    """An SLS's ``exclude:`` list as (SLS globs, IDs): ``- sls: name``, ``- id: ID`` or a bare SLS name."""
+    if not isinstance(raw, list):
+        raise CompileError(f"{sls.path}: exclude must be a list of '- sls: NAME' or '- id: ID' items")
+    globs: list[str] = []
+    ids: list[str] = []
+    for item in raw:
+        if isinstance(item, str):
+            globs.append(item)  # Salt reads a bare string as an SLS name
+        elif isinstance(item, dict) and len(item) == 1 and next(iter(item)) in ("sls", "id") \
+                and _scalar_text(next(iter(item.values()))) is not None:
+            (key, value), = item.items()
+            (globs if key == "sls" else ids).append(_scalar_text(value))
+        else:
+            raise CompileError(f"{sls.path}: exclude: expected '- sls: NAME' or '- id: ID', got {item!r}")
+    return globs, ids
+
+
+def exclude_declarations(files: list[SlsFile], declarations: list[Declaration]) -> list[Declaration]:
+    """Salt's top-level ``exclude:`` (applied after ``extend:``, as Salt's apply_exclude): every
+    state of an excluded SLS (a glob, as Salt matches it) and every excluded ID leave the run."""
+    globs: list[str] = []
+    ids: set[str] = set()
+    for sls in files:
+        if "exclude" in sls.data:
+            more_globs, more_ids = _excludes(sls, sls.data["exclude"])
+            globs += more_globs
+            ids.update(more_ids)
+    return [d for d in declarations
+            if d.sls_id not in ids and not any(fnmatch.fnmatchcase(d.sls, g) for g in globs)]
