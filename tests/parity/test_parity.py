@@ -335,3 +335,57 @@ def test_file_append_replace_symlink(sides) -> None:
           file.symlink:
             - target: /usr/bin/vim
     """, setup=setup)
+
+
+def test_file_blockreplace(sides) -> None:
+    """Marked blocks replaced, appended, prepended and inserted after a match; the old file kept
+    as NAME.bak (Salt's default backup); a missing marker and a missing file fail only their state."""
+    def setup(out: Path) -> None:
+        (out / "hosts").write_text("127.0.0.1 localhost\n# BEGIN cluster\nold line\n# END cluster\ntail\n")
+        (out / "append").write_text("no final newline")
+        (out / "prepend").write_text("first\n")
+        (out / "insert").write_text("a\n[section]\nb\n")
+        (out / "nomarker").write_text("x\n")
+        (out / "quiet").write_text("#-- start managed zone --\n#-- end managed zone --\n")
+
+    applied = same_everywhere(sides, """
+        {out}/hosts:
+          file.blockreplace:
+            - marker_start: '# BEGIN cluster'
+            - marker_end: '# END cluster'
+            - content: |
+                10.0.0.1 node1
+                10.0.0.2 node2
+        {out}/append:
+          file.blockreplace:
+            - content: appended
+            - append_if_not_found: true
+            - backup: false
+        {out}/prepend:
+          file.blockreplace:
+            - marker_start: '## start'
+            - marker_end: '## end'
+            - content: top
+            - prepend_if_not_found: true
+        {out}/insert:
+          file.blockreplace:
+            - content: inserted
+            - insert_after_match: '^\\[section\\]'
+        {out}/nomarker:
+          file.blockreplace:
+            - content: never
+        {out}/missing:
+          file.blockreplace:
+            - content: never
+            - append_if_not_found: true
+        {out}/quiet:
+          file.blockreplace:
+            - content: secret
+            - show_changes: false
+    """, setup=setup)
+    salt, saline = applied["salt"], applied["saline"]
+    for name in ("hosts", "append", "prepend", "insert"):
+        key = f"file_|-OUT/{name}_|-OUT/{name}_|-blockreplace"
+        assert saline[key]["changes"] == salt[key]["changes"], key
+    key = "file_|-OUT/quiet_|-OUT/quiet_|-blockreplace"
+    assert saline[key]["changes"] == salt[key]["changes"] == {"diff": True}
