@@ -114,8 +114,8 @@ def apply_one(state_id: str, fun: str, args: dict[str, Any], ctx: StateContext, 
         )
 
     def failed(comment: str) -> StateResult:
-        if fn is not None and fn.report is not None and outputs:
-            report = fn.report(parsed, outputs)  # Salt: the failed command's output, Salt's comment
+        report = fn.report(parsed, outputs) if fn is not None and fn.report is not None and outputs else None
+        if report is not None:  # Salt: the failed command's output, Salt's comment
             return done(False, report.comment, report.changes)
         if not ran:
             return done(False, comment)
@@ -150,8 +150,8 @@ def apply_one(state_id: str, fun: str, args: dict[str, Any], ctx: StateContext, 
                     + "; ".join(s.description for s in again.steps),
                     changes,
                 )
-        if fn.report is not None:
-            report = fn.report(parsed, outputs)
+        report = fn.report(parsed, outputs) if fn.report is not None else None
+        if report is not None:  # None: the plan's changes say it
             return done(report.result, report.comment, report.changes)
         return done(True, "; ".join(descriptions), changes)
     except Refuse as exc:

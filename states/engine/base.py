@@ -13,7 +13,8 @@ A state function is declared once with :func:`state_function` and consists of
   changed (restart a service when its config changed);
 * optionally ``report(args, results)`` turning the results of the commands that ran into
   the state's :class:`Report` (``cmd.run``: Salt's ``{pid, retcode, stdout, stderr}``),
-  also when a command failed.
+  also when a command failed; ``None`` keeps the plan's changes (``user.present`` reports
+  the uid the tool picked only when it created the user).
 
 The engine applies the plan, gathers facts again and plans again: a non-empty second
 plan fails the state as "not idempotent" (unless the function declares
@@ -185,7 +186,7 @@ class StateFunction(Generic[A, F]):
     mod_watch: Callable[[A, F], list[Any]] | None = None
     converges: bool = True
     doc: str = ""
-    report: Callable[[A, list[CommandResult]], Report] | None = None
+    report: Callable[[A, list[CommandResult]], Report | None] | None = None
 
 
 REGISTRY: dict[str, StateFunction] = {}
@@ -198,7 +199,7 @@ def state_function(
     facts: Callable[[A, StateContext], F],
     mod_watch: Callable[[A, F], list[Any]] | None = None,
     converges: bool = True,
-    report: Callable[[A, list[CommandResult]], Report] | None = None,
+    report: Callable[[A, list[CommandResult]], Report | None] | None = None,
 ) -> Callable[[Callable[[A, F], Plan]], Callable[[A, F], Plan]]:
     """Decorator on the ``plan`` function that registers the state function.
 
@@ -221,8 +222,10 @@ def state_function(
 
 
 def _ids(user: str | None, group: str | None) -> tuple[int, int]:
-    return (pwd.getpwnam(user).pw_uid if user is not None else -1,
-            grp.getgrnam(group).gr_gid if group is not None else -1)
+    # A number is an id: the owner of a home in a container's rootfs is not a host user.
+    # (No user or group name is all digits: the shadow tools refuse such names.)
+    return (-1 if user is None else int(user) if user.isdigit() else pwd.getpwnam(user).pw_uid,
+            -1 if group is None else int(group) if group.isdigit() else grp.getgrnam(group).gr_gid)
 
 
 def _set_attrs(fd: int, mode: int | None, user: str | None, group: str | None) -> None:
