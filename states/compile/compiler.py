@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from saline.protocol.codec import describe_validation_error
 
 from saline.states.engine.apply import StateArgsError, lookup, validate_args
+from saline.states.compile.cleankeep import add_clean_keep
 from saline.states.compile.compiled import CompiledRun, CompiledState, plain_data_problem
 from saline.states.compile.declarations import Declaration, Ref, exclude_declarations, extend_declarations, parse_sls
 from saline.states.compile.render import CompileError, environment, render_yaml_file, template_context
@@ -202,6 +203,7 @@ class _Compiler:
                           failhard=d.failhard, error=error, **reqs)
             for d, i, (a, error), reqs, rank in zip(decls, ids, compiled, lists, salt_order(decls))
         ]
+        add_clean_keep(states)
         try:
             return CompiledRun(agent_id=self.agent_id, states=states)
         except ValidationError as exc:

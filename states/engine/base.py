@@ -39,7 +39,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from saline.states.engine import safefs
+from saline.states.engine import safefs, safetree
 from saline.states.engine.runner import CommandError, CommandResult, Runner
 
 log = logging.getLogger("saline.states")
@@ -123,8 +123,34 @@ class RemoveStep(BaseModel):
     recursive: bool = False
 
 
+class TreeAttrsStep(BaseModel):
+    """Owner and modes of every entry below the directory ``path`` (not ``path`` itself), walked
+    and changed through fds without following a link (:mod:`safetree`)."""
+
+    kind: Literal["tree_attrs"] = "tree_attrs"
+    description: str
+    path: str
+    user: str | None = None
+    group: str | None = None
+    file_mode: int | None = None
+    dir_mode: int | None = None
+    files: bool = True
+    dirs: bool = True
+    max_depth: int | None = None
+
+
+class TreeRemoveStep(BaseModel):
+    """Remove these entries (``a/b``, relative to the directory ``path``), reached through real
+    directories only (:mod:`safetree`)."""
+
+    kind: Literal["tree_remove"] = "tree_remove"
+    description: str
+    path: str
+    entries: list[str]
+
+
 Step = Annotated[
-    Union[CommandStep, WriteFileStep, SetAttrsStep, MkdirStep, RemoveStep, SymlinkStep],
+    Union[CommandStep, WriteFileStep, SetAttrsStep, MkdirStep, RemoveStep, SymlinkStep, TreeAttrsStep, TreeRemoveStep],
     Field(discriminator="kind"),
 ]
 
@@ -304,6 +330,15 @@ def execute_step(step: Step, runner: Runner) -> CommandResult | None:
         if result.rc not in step.ok_rc:
             raise CommandError(result)
         return result
+    if isinstance(step, TreeAttrsStep):
+        uid, gid = _ids(step.user, step.group)
+        wanted = safetree.Wanted(None if uid == -1 else uid, None if gid == -1 else gid, step.file_mode,
+                                 step.dir_mode, step.files, step.dirs)
+        safetree.set_attrs(runner.root, step.path, wanted, max_depth=step.max_depth)
+        return None
+    if isinstance(step, TreeRemoveStep):
+        safetree.remove(runner.root, step.path, step.entries)
+        return None
     # Salt's makedirs: the parents it creates get the state's user, group and dir_mode.
     parents: tuple[int | None, str | None, str | None] | None = None
     if isinstance(step, WriteFileStep) and step.makedirs:

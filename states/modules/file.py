@@ -1,4 +1,5 @@
-"""file.*: managed, absent, directory, keyvalue, line, comment, uncomment (Salt's names and arguments).
+"""file.*: managed, absent, keyvalue, line, comment, uncomment (Salt's names and arguments; file.directory
+and file.recurse are in :mod:`file_tree`).
 
 Facts are an ``lstat`` of the node path (under the runner's root) plus the file's
 bytes; plans are file writes (atomic, :class:`WriteFileStep`), attribute changes and
@@ -26,7 +27,6 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from saline.states.engine.base import (
     Facts,
-    MkdirStep,
     Plan,
     Refuse,
     RemoveStep,
@@ -271,38 +271,6 @@ def managed(args: ManagedArgs, facts: FileFacts) -> Plan:
         steps.append(SetAttrsStep(description=f"Set {', '.join(changes)} of {args.name}", path=args.name,
                                   mode=args.mode, user=args.user, group=args.group))
     return Plan(steps=steps, changes=changes, comment=f"File {args.name} is in the correct state")
-
-
-# ---- file.directory -----------------------------------------------------------------------
-
-
-class DirectoryArgs(FileAttrsArgs):
-    # Salt's name for a directory's mode; ``mode`` is its alias.
-    dir_mode: Mode | None = None
-
-    @model_validator(mode="after")
-    def _one_mode(self) -> "DirectoryArgs":
-        if self.dir_mode is not None:
-            if self.mode is not None and self.mode != self.dir_mode:
-                raise ValueError("mode and dir_mode disagree (mode is an alias of dir_mode for a directory)")
-            self.mode = self.dir_mode
-        return self
-
-
-@state_function("file.directory", DirectoryArgs, facts=file_facts)
-def directory(args: DirectoryArgs, facts: FileFacts) -> Plan:
-    """A directory with the given mode and owner; parents made by makedirs get the same (as Salt)."""
-    _check_target(facts, "directory", args.makedirs)
-    if facts.kind == "missing":
-        step = MkdirStep(description=f"Create directory {args.name}", path=args.name, mode=args.mode,
-                         user=args.user, group=args.group, parents=args.makedirs)
-        return Plan(steps=[step], changes={args.name: {"directory": "new"}})  # Salt's shape
-    changes = attr_changes(facts, args.mode, args.user, args.group)
-    if not changes:
-        return Plan(comment=f"Directory {args.name} is in the correct state")
-    step = SetAttrsStep(description=f"Set {', '.join(changes)} of {args.name}", path=args.name,
-                        mode=args.mode, user=args.user, group=args.group)
-    return Plan(steps=[step], changes=changes)
 
 
 # ---- file.absent --------------------------------------------------------------------------

@@ -389,3 +389,53 @@ def test_file_blockreplace(sides) -> None:
         assert saline[key]["changes"] == salt[key]["changes"], key
     key = "file_|-OUT/quiet_|-OUT/quiet_|-blockreplace"
     assert saline[key]["changes"] == salt[key]["changes"] == {"diff": True}
+
+
+def test_file_directory_recurse_and_clean(sides) -> None:
+    """recurse [user, group, mode] (a symlink's owner changes, its target does not), ignore_dirs,
+    max_depth, clean keeping a required file and what exclude_pat matches."""
+    def setup(out: Path) -> None:
+        for top in ("owned", "shallow", "cleaned"):
+            (out / top / "a/b").mkdir(parents=True)
+            (out / top / "a/f").write_text("f\n")
+            (out / top / "g").write_text("g\n")
+        (out / "owned/link").symlink_to("/etc/passwd")
+        (out / "cleaned/keep.me").write_text("k\n")
+        (out / "cleaned/keepdir").mkdir()
+        (out / "cleaned/keepdir/z").write_text("z\n")
+
+    applied = same_everywhere(sides, """
+        {out}/owned:
+          file.directory:
+            - user: nobody
+            - group: nogroup
+            - dir_mode: 0750
+            - file_mode: 0640
+            - recurse: [user, group, mode]
+        {out}/shallow:
+          file.directory:
+            - file_mode: '0600'
+            - recurse: [mode, ignore_dirs]
+            - max_depth: 1
+        {out}/cleaned:
+          file.directory:
+            - clean: true
+            - exclude_pat: 'E@^keep'
+            - require:
+              - file: {out}/cleaned/managed
+        {out}/cleaned/managed:
+          file.managed:
+            - contents: m
+        {out}/new/deep:
+          file.directory:
+            - makedirs: true
+            - recurse: [mode]
+            - dir_mode: 0700
+    """, setup=setup)
+    salt, saline = applied["salt"], applied["saline"]
+    for key in ("file_|-OUT/owned_|-OUT/owned_|-directory", "file_|-OUT/shallow_|-OUT/shallow_|-directory"):
+        assert saline[key]["changes"] == salt[key]["changes"], key
+    key = "file_|-OUT/cleaned_|-OUT/cleaned_|-directory"
+    assert sorted(saline[key]["changes"]["removed"]) == sorted(salt[key]["changes"]["removed"])
+    assert {k: v for k, v in saline[key]["changes"].items() if k != "removed"} == \
+        {k: v for k, v in salt[key]["changes"].items() if k != "removed"}

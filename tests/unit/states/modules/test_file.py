@@ -11,6 +11,7 @@ from saline.states.engine.base import MkdirStep, Refuse, RemoveStep, SetAttrsSte
 from saline.states.system.lineedit import EditError, comment, keyvalue, line, uncomment
 from saline.states.engine.modes import parse_mode
 from saline.states.modules import file as mod
+from saline.states.modules import file_tree
 from tests.paths import FIXTURES
 
 FIXTURES = FIXTURES / "file"
@@ -235,14 +236,18 @@ def test_managed_refusals(f, msg):
         mod.managed(mod.ManagedArgs(name="/etc/x", contents="x"), f)
 
 
+def tree(kind="directory", entries=(), **kw) -> file_tree.TreeFacts:
+    return file_tree.TreeFacts(**facts(kind, **kw).model_dump(), entries=list(entries))
+
+
 def test_directory_plans():
-    plan = mod.directory(mod.DirectoryArgs(name="/etc/x", mode="0750", makedirs=True), facts("missing"))
+    plan = file_tree.directory(file_tree.DirectoryArgs(name="/etc/x", mode="0750", makedirs=True), tree("missing"))
     (step,) = plan.steps
     assert isinstance(step, MkdirStep) and step.parents and step.mode == 0o750
     assert plan.changes == {"/etc/x": {"directory": "new"}}
-    assert mod.directory(mod.DirectoryArgs(name="/etc/x", mode="0755"), facts("directory", mode=0o755)).empty
+    assert file_tree.directory(file_tree.DirectoryArgs(name="/etc/x", mode="0755"), tree(mode=0o755)).empty
     with pytest.raises(Refuse, match="not a directory"):
-        mod.directory(mod.DirectoryArgs(name="/etc/x"), facts())
+        file_tree.directory(file_tree.DirectoryArgs(name="/etc/x"), tree("file"))
 
 
 def test_absent_plans():
