@@ -23,7 +23,6 @@ import shutil
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from saline.states.engine import safefs
@@ -54,15 +53,15 @@ def kind_of(mode: int) -> str:
     return "file" if stat.S_ISREG(mode) else "other"
 
 
-@lru_cache(maxsize=4096)
 def user_name(uid: int) -> str:
+    """The name of a uid, or the number when it has none (not cached: a user.present earlier
+    in the run may have just named it)."""
     try:
         return pwd.getpwuid(uid).pw_name
     except KeyError:
         return str(uid)
 
 
-@lru_cache(maxsize=4096)
 def group_name(gid: int) -> str:
     try:
         return grp.getgrgid(gid).gr_name

@@ -44,6 +44,7 @@ from saline.states.engine.paths import NodePath
 from saline.states.engine.runner import Runner
 from saline.states.engine.textdiff import decode_text, unified_diff
 from saline.states.engine.safefs import read_as_seen
+from saline.states.engine.safetree import group_name, user_name
 
 Regex = Annotated[str, AfterValidator(check_regex)]
 Scalar = str | bool | int | float
@@ -62,13 +63,6 @@ class FileFacts(Facts):
     parent_exists: bool = True
     # Requested user/group names the node does not know (refused before anything runs).
     unknown_owners: list[str] = Field(default_factory=list)
-
-
-def _name_of(lookup: Callable[[int], object], ident: int) -> str:
-    try:
-        return lookup(ident)[0]  # type: ignore[index]
-    except KeyError:
-        return str(ident)
 
 
 def _unknown_owners(user: str | None, group: str | None) -> list[str]:
@@ -104,8 +98,8 @@ def observe(runner: Runner, path: str, *, user: str | None = None, group: str | 
         link_target=os.readlink(target) if kind == "symlink" else None,
         content=read_as_seen(target, st) if kind == "file" else None,  # not what a swapped-in link points to
         mode=stat.S_IMODE(st.st_mode),
-        user=_name_of(pwd.getpwuid, st.st_uid),
-        group=_name_of(grp.getgrgid, st.st_gid),
+        user=user_name(st.st_uid),
+        group=group_name(st.st_gid),
         unknown_owners=unknown,
     )
 

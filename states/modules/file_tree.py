@@ -73,8 +73,11 @@ def tree_facts(args: "DirectoryArgs", ctx: StateContext) -> TreeFacts:
     base = observe(ctx.runner, args.name, user=args.user, group=args.group)
     facts = TreeFacts(**base.model_dump())
     if base.kind == "directory" and (args.recurse or args.clean):
+        users: dict[int, str] = {}  # one lookup per owner of a big tree, for this walk only
+        groups: dict[int, str] = {}
         try:
-            facts.entries = [(e.rel, e.kind, e.mode, safetree.user_name(e.uid), safetree.group_name(e.gid))
+            facts.entries = [(e.rel, e.kind, e.mode, users.get(e.uid) or users.setdefault(e.uid, safetree.user_name(e.uid)),
+                              groups.get(e.gid) or groups.setdefault(e.gid, safetree.group_name(e.gid)))
                              for e in safetree.entries(ctx.runner.root, args.name, max_depth=args.max_depth)]
         except safetree.TreeTooLarge as exc:
             facts.too_large = str(exc)
