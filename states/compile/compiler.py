@@ -24,7 +24,8 @@ from saline.states.compile.declarations import Declaration, Ref, exclude_declara
 from saline.states.compile.render import CompileError, environment, render_yaml_file, template_context
 from saline.states.compile.requisites import REQUISITES, find_cycle, ordering_edges
 from saline.states.compile.sls import SlsFile, load_tree, single_file
-from saline.states.compile.sources import SOURCE_KEYS, SourceUnavailable, inline_contents, wants_inlining
+from saline.states.compile.sources import (SOURCE_KEYS, SourceUnavailable, inline_archive, inline_contents,
+                                           wants_archive, wants_inlining)
 from saline.states.compile.top import allowed_sources, read_top, top_sls
 
 __all__ = ["CompileError", "compile_highstate", "compile_file", "compile_sls"]
@@ -179,6 +180,11 @@ class _Compiler:
                                        decl.where(), self.allowed_sources)
             except SourceUnavailable as exc:
                 return {k: v for k, v in args.items() if k not in SOURCE_KEYS}, str(exc)
+        elif wants_archive(fn.args_model, args):
+            try:
+                args = inline_archive(args, self.roots, decl.where(), self.allowed_sources)
+            except SourceUnavailable as exc:
+                return {k: v for k, v in args.items() if k != "source"}, str(exc)
         problem = plain_data_problem(args)
         if problem:
             raise CompileError(f"{decl.where()}: {problem}")

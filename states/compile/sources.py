@@ -8,6 +8,7 @@ the agent never asks for a file by path.
 
 from __future__ import annotations
 
+import base64
 import fnmatch
 import hashlib
 
@@ -120,4 +121,37 @@ def inline_contents(
         # Salt's source_hash: the agent checks the contents it got against the hash of
         # what the master rendered, before writing anything.
         args["source_hash"] = "sha256=" + hashlib.sha256(text.encode()).hexdigest()
+    return args
+
+
+# A salt:// archive travels base64 in the job (4/3 of its size); bigger ones belong on the node.
+MAX_INLINE_ARCHIVE = 32 * 1024 * 1024
+
+
+def wants_archive(args_model: type[BaseModel], args: dict[str, Any]) -> bool:
+    """archive.extracted with a salt:// source: the master puts the file in the job."""
+    source = args.get("source")
+    first = source[0] if isinstance(source, list) and source else source
+    return "source_data" in args_model.model_fields and isinstance(first, str) and first.startswith("salt://")
+
+
+def inline_archive(args: dict[str, Any], roots: Sequence[Path], where: str,
+                   allowed: list[str] | None = None) -> dict[str, Any]:
+    """``source: salt://…`` (or a list: the first that exists) → ``source_data`` (base64 of the bytes)."""
+    args = dict(args)
+    refs = args["source"] if isinstance(args["source"], list) else [args["source"]]
+    for ref in refs:
+        try:
+            path = _first_source(roots, ref, where, allowed)
+        except SourceUnavailable:
+            continue
+        break
+    else:
+        raise SourceUnavailable(f"{where}: source: none of {', '.join(map(str, refs))} exists in the state roots")
+    size = path.stat().st_size
+    if size > MAX_INLINE_ARCHIVE:
+        raise CompileError(f"{where}: source: {path} is {size} bytes, over the {MAX_INLINE_ARCHIVE} a job carries; "
+                           f"copy the archive onto the node and give its path as source")
+    args["source"] = ref
+    args["source_data"] = base64.b64encode(path.read_bytes()).decode("ascii")
     return args

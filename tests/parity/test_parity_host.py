@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.parity.saltside import Side, outcome
-from tests.parity.test_parity import _explain
+from tests.parity.test_parity import _explain, without_changes
 
 pytestmark = pytest.mark.parity
 
@@ -36,17 +36,13 @@ def in_turn(sides: tuple[Side, Side], sls: str, reset: Callable[[], None], targe
     # Different on purpose: Salt's user/group/cron dry runs report no changes (only a comment);
     # saline's say what would change. Result and order must still be the same.
     dry = {name: runs[name][0] for name in runs}
-    assert _no_changes(outcome(dry["saline"])) == _no_changes(outcome(dry["salt"])), _explain(dry)
+    assert without_changes(outcome(dry["saline"])) == without_changes(outcome(dry["salt"])), _explain(dry)
     assert all(not state["changes"] for state in dry["salt"].values())
     for n in (1, 2):
         pair = {name: runs[name][n] for name in runs}
         assert outcome(pair["saline"]) == outcome(pair["salt"]), _explain(pair)
     assert seen["saline"] == seen["salt"]
     return runs
-
-
-def _no_changes(outcomes: dict[str, tuple]) -> dict[str, tuple]:
-    return {key: (result, order) for key, (result, _, order) in outcomes.items()}
 
 
 def _lines(names: set[str]) -> tuple:
