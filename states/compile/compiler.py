@@ -24,6 +24,7 @@ from saline.states.compile.declarations import Declaration, Ref, exclude_declara
 from saline.states.compile.render import CompileError, environment, render_yaml_file, template_context
 from saline.states.compile.requisites import REQUISITES, find_cycle, ordering_edges
 from saline.states.compile.sls import SlsFile, load_tree, single_file
+from saline.states.compile.recurse_sources import TREE_KEYS, inline_tree, wants_tree
 from saline.states.compile.sources import (SOURCE_KEYS, SourceUnavailable, inline_archive, inline_contents,
                                            wants_archive, wants_inlining)
 from saline.states.compile.top import allowed_sources, read_top, top_sls
@@ -174,7 +175,13 @@ class _Compiler:
         except StateArgsError as exc:
             return decl.args, f"State '{decl.fun}' was not found in SLS '{decl.sls}': {exc}"
         args = decl.args
-        if wants_inlining(fn.args_model, args):
+        if wants_tree(fn.args_model, args):
+            try:
+                args = inline_tree(args, self.roots, self.env, self.context(decl.sls, decl.path), decl.where(),
+                                   self.allowed_sources)
+            except SourceUnavailable as exc:
+                return {k: v for k, v in args.items() if k not in TREE_KEYS}, str(exc)
+        elif wants_inlining(fn.args_model, args):
             try:
                 args = inline_contents(args, self.roots, self.env, self.context(decl.sls, decl.path), self.pillar,
                                        decl.where(), self.allowed_sources)

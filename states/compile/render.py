@@ -32,8 +32,8 @@ class NotInRoots(CompileError):
     pass
 
 
-def resolve_in_roots(roots: Sequence[Path], ref: str) -> Path:
-    """``salt://a/b`` or ``a/b`` → the real file under the first root that has it."""
+def resolve_in_roots(roots: Sequence[Path], ref: str, *, directory: bool = False) -> Path:
+    """``salt://a/b`` or ``a/b`` → the real file (or ``directory``) under the first root that has it."""
     rel = ref[len(SALT_URL):] if ref.startswith(SALT_URL) else ref
     parts = PurePosixPath(rel).parts
     if not rel or PurePosixPath(rel).is_absolute() or ".." in parts:
@@ -46,7 +46,9 @@ def resolve_in_roots(roots: Sequence[Path], ref: str) -> Path:
         real = candidate.resolve()
         if not real.is_relative_to(base):
             raise CompileError(f"{ref!r} resolves to {real}, outside the state root {base}")
-        if not real.is_file():
+        if directory and not real.is_dir():
+            raise CompileError(f"{ref!r} is not a directory")
+        if not directory and not real.is_file():
             raise CompileError(f"{ref!r} is not a regular file")
         return real
     raise NotInRoots(f"{ref!r} was not found in the roots {', '.join(str(r) for r in roots)}")

@@ -85,6 +85,8 @@ class WriteFileStep(BaseModel):
     makedirs: bool = False
     # Mode of the parent directories makedirs creates (Salt: dir_mode, else mode plus x bits).
     dir_mode: int | None = None
+    # file.recurse: from this directory down, a symlink in the path is refused, not resolved.
+    no_links_below: str | None = None
 
 
 class SetAttrsStep(BaseModel):
@@ -94,6 +96,8 @@ class SetAttrsStep(BaseModel):
     mode: int | None = None
     user: str | None = None
     group: str | None = None
+    # file.recurse: from this directory down, a symlink in the path is refused, not resolved.
+    no_links_below: str | None = None
 
 
 class MkdirStep(BaseModel):
@@ -104,6 +108,8 @@ class MkdirStep(BaseModel):
     user: str | None = None
     group: str | None = None
     parents: bool = True
+    # file.recurse: from this directory down, a symlink in the path is refused, not resolved.
+    no_links_below: str | None = None
 
 
 class SymlinkStep(BaseModel):
@@ -350,6 +356,7 @@ def execute_step(step: Step, runner: Runner) -> CommandResult | None:
     dir_fd, name, _ = safefs.open_parent(
         runner.root, step.path, create=parents is not None,
         made=(lambda fd: _set_attrs(fd, *parents)) if parents is not None else None,
+        no_links_below=getattr(step, "no_links_below", None),
     )
     try:
         if isinstance(step, WriteFileStep):

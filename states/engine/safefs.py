@@ -46,21 +46,31 @@ def _open_nofollow(name: str, dir_fd: int) -> int:
 
 def open_parent(
     root: Path, node_path: str | PurePosixPath, *, create: bool = False, made: Callable[[int], None] | None = None,
+    no_links_below: str | None = None,
 ) -> tuple[int, str | None, PurePosixPath]:
     """(fd of the directory holding the last component, that component, the resolved node path).
 
     The component is None for the root itself. ``create`` makes missing parents (mode 0777
     minus the umask, as ``mkdir -p``) and calls ``made`` with an fd of each one it made (to
-    set its owner and mode). The caller closes the returned fd.
+    set its owner and mode). ``no_links_below``: a directory above ``node_path`` (file.recurse's
+    target) from which on a symlink is refused, not resolved. The caller closes the returned fd.
     """
     parts = node_parts(node_path)
-    todo = list(reversed(parts[:-1]))
+    strict_from = len(parts)
+    if no_links_below is not None:
+        below = node_parts(no_links_below)
+        if parts[:len(below)] != below:
+            raise PathOutsideRoot(f"{node_path} is not below {no_links_below}")
+        strict_from = len(below) - 1  # that directory itself must not be a link either
+    # Each component with its index in node_path (-1: from a link's target), to know where
+    # symlinks stop being resolved.
+    todo = list(reversed(list(zip(parts[:-1], range(len(parts) - 1)))))
     stack = [os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)]
     names: list[str] = []
     links = 0
     try:
         while todo:
-            name = todo.pop()
+            name, index = todo.pop()
             if name in ("", "."):
                 continue
             if name == "..":
@@ -84,11 +94,14 @@ def open_parent(
                             made(new_fd)
                         finally:
                             os.close(new_fd)
-                todo.append(name)
+                todo.append((name, index))
                 continue
             mode = os.fstat(fd).st_mode
             if stat.S_ISLNK(mode):
                 os.close(fd)
+                if index >= strict_from:
+                    raise OSError(errno.ELOOP, f"{'/' + '/'.join([*names, name])} is a symbolic link below "
+                                               f"{no_links_below}; refusing to follow it")
                 links += 1
                 if links > MAX_LINKS:
                     raise OSError(errno.ELOOP, f"too many levels of symbolic links in {node_path}")
@@ -97,7 +110,7 @@ def open_parent(
                     while len(stack) > 1:
                         os.close(stack.pop())
                     names.clear()
-                todo.extend(reversed(PurePosixPath(target).parts[1 if target.startswith("/") else 0:]))
+                todo.extend((part, -1) for part in reversed(PurePosixPath(target).parts[1 if target.startswith("/") else 0:]))
                 continue
             if not stat.S_ISDIR(mode):
                 os.close(fd)

@@ -232,3 +232,34 @@ def remove(root: Path, node_path: str, rels: list[str]) -> list[str]:
     finally:
         os.close(fd)
     return removed
+
+
+def read_files(root: Path, node_path: str, rels: list[str], limit: int) -> dict[str, bytes | None]:
+    """The bytes of each regular file ``rels`` names below ``node_path``, reached through real
+    directories only and opened with ``O_NOFOLLOW``; None for one over ``limit`` bytes. Paths
+    that are not regular files are left out."""
+    fd = open_top(root, node_path)
+    out: dict[str, bytes | None] = {}
+    try:
+        for rel in rels:
+            held = _open_below(fd, rel)
+            if held is None:
+                continue
+            parent, name = held
+            try:
+                file_fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC,
+                                  dir_fd=parent)
+            except OSError as exc:
+                if exc.errno in (errno.ENOENT, errno.ELOOP, errno.ENXIO, errno.EISDIR):
+                    continue
+                raise
+            finally:
+                os.close(parent)
+            with os.fdopen(file_fd, "rb") as f:
+                if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                    continue
+                data = f.read(limit + 1)
+                out[rel] = data if len(data) <= limit else None
+    finally:
+        os.close(fd)
+    return out

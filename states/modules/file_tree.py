@@ -18,8 +18,6 @@ would remove the directory holding a file ``exclude_pat`` spares, saline keeps i
 
 from __future__ import annotations
 
-import fnmatch
-import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
@@ -38,29 +36,14 @@ from saline.states.engine.base import (
 )
 from saline.states.engine.modes import Mode, format_mode
 from saline.states.engine.paths import NodePath
+from saline.states.system.pathpattern import check_pattern, pattern_matches
 from saline.states.modules.file import FileAttrsArgs, FileFacts, _check_target, attr_changes, observe
 
 MAX_LISTED = 500
 RecurseWhat = Literal["user", "group", "mode", "ignore_files", "ignore_dirs", "silent"]
 
 
-def check_pattern(value: str | None) -> str | None:
-    """Salt's include/exclude patterns: ``E@regex`` (searched) or a glob (on the relative path)."""
-    if value is not None and value.startswith("E@"):
-        try:
-            re.compile(value[2:])
-        except re.error as exc:
-            raise ValueError(f"{value!r} is not a valid regular expression: {exc}") from None
-    return value
-
-
 Pattern = Annotated[str, AfterValidator(check_pattern)]
-
-
-def pattern_matches(pattern: str, rel: str) -> bool:
-    if pattern.startswith("E@"):
-        return re.search(pattern[2:], rel) is not None
-    return fnmatch.fnmatchcase(rel, pattern)
 
 
 class TreeFacts(FileFacts):
@@ -124,28 +107,29 @@ class DirectoryArgs(FileAttrsArgs):
                                files="ignore_files" not in recurse, dirs="ignore_dirs" not in recurse)
 
 
-def _kept(args: DirectoryArgs, facts: TreeFacts) -> set[str]:
-    """Entries clean leaves: those exclude_pat matches, the required paths, their parents, and
-    everything below a required directory."""
-    top = args.name.rstrip("/") + "/"
-    keep = {k[len(top):] for k in args.keep if k.startswith(top)}
+def _kept(name: str, exact: list[str], trees: list[str], exclude_pat: str | None, entries: list) -> set[str]:
+    """Entries clean leaves: those exclude_pat matches, the ``exact`` paths, everything at or
+    below one of ``trees`` (a required file state's path), and the directories holding them."""
+    top = name.rstrip("/") + "/"
+    wanted = {k[len(top):] for k in exact if k.startswith(top)}
+    below = {k[len(top):] for k in trees if k.startswith(top)}
     kept: set[str] = set()
-    for rel, *_ in facts.entries:
-        spared = (rel in keep or any(k.startswith(rel + "/") or rel.startswith(k + "/") for k in keep)
-                  or (args.exclude_pat is not None and pattern_matches(args.exclude_pat, rel)))
+    for rel, *_ in entries:
+        spared = (rel in wanted or rel in below or any(rel.startswith(k + "/") for k in below)
+                  or (exclude_pat is not None and pattern_matches(exclude_pat, rel)))
         if spared:
             kept.add(rel)
             parts = rel.split("/")
             kept.update("/".join(parts[:n]) for n in range(1, len(parts)))  # what holds it stays too
+    kept.update("/".join(k.split("/")[:n]) for k in wanted | below for n in range(1, k.count("/") + 1))
     return kept
 
 
-def _removals(args: DirectoryArgs, facts: TreeFacts) -> tuple[list[str], list[str]]:
+def removals(name: str, exact: list[str], trees: list[str], exclude_pat: str | None,
+             entries: list) -> tuple[list[str], list[str]]:
     """(every entry clean removes, the topmost of them: a removed directory goes with its content)."""
-    if not args.clean:
-        return [], []
-    kept = _kept(args, facts)
-    gone = [rel for rel, *_ in facts.entries if rel not in kept]
+    kept = _kept(name, exact, trees, exclude_pat, entries)
+    gone = [rel for rel, *_ in entries if rel not in kept]
     gone_set = set(gone)
     top = [rel for rel in gone if not any("/".join(rel.split("/")[:n]) in gone_set for n in range(1, rel.count("/") + 1))]
     return gone, top
@@ -192,7 +176,7 @@ def directory(args: DirectoryArgs, facts: TreeFacts) -> Plan:
     if own:
         steps.append(SetAttrsStep(description=f"Set {', '.join(own)} of {args.name}", path=args.name,
                                   mode=args.mode, user=args.user, group=args.group))
-    gone, top = _removals(args, facts)
+    gone, top = removals(args.name, [], args.keep, args.exclude_pat, facts.entries) if args.clean else ([], [])
     prefix = args.name.rstrip("/") + "/"
     if gone:
         steps.append(TreeRemoveStep(description=f"Remove {len(top)} entries not managed from {args.name}",

@@ -489,3 +489,59 @@ def test_archive_extracted(sides) -> None:
     """, setup=setup, salt_dry_run_shows_nothing=True)
     key = "archive_|-OUT/apps_|-OUT/apps_|-extracted"
     assert applied["saline"][key]["changes"] == applied["salt"][key]["changes"]
+
+
+RECURSE_FILES = {
+    "web/index.html": "hello {{ grains['id'] }} {{ greeting }}\n",
+    "web/sub/a.txt": "a\n",
+    "web/sub/deeper/d.txt": "d\n",
+    "web/sub/skip.bak": "skipped\n",
+    "web/empty/.placeholder": "",
+    "conf/one.conf": "one\n",
+    "conf/two.txt": "two\n",
+}
+
+
+def test_file_recurse(sides) -> None:
+    """file.recurse from salt://: template with context, modes and owners, exclude_pat (also for
+    clean), include_pat, maxdepth, replace: false, clean; a missing source fails only its state."""
+    def setup(out: Path) -> None:
+        (out / "site/sub").mkdir(parents=True)
+        (out / "site/sub/a.txt").write_text("stale\n")
+        (out / "site/old").mkdir()
+        (out / "site/old/o").write_text("o\n")
+        (out / "site/local.bak").write_text("mine\n")
+        (out / "kept").mkdir()
+        (out / "kept/one.conf").write_text("edited by hand\n")
+
+    applied = same_everywhere(sides, """
+        {out}/site:
+          file.recurse:
+            - source: salt://web
+            - user: nobody
+            - group: nogroup
+            - dir_mode: 0750
+            - file_mode: 0640
+            - template: jinja
+            - context: {greeting: hi}
+            - exclude_pat: '*.bak'
+            - clean: true
+        {out}/shallow:
+          file.recurse:
+            - source: salt://web
+            - maxdepth: 1
+            - include_pat: 'E@(index|a\\.txt)'
+        {out}/kept:
+          file.recurse:
+            - source: salt://conf
+            - replace: false
+            - include_pat: '*.conf'
+        {out}/none:
+          file.recurse:
+            - source: salt://not-there
+    """, files=RECURSE_FILES, setup=setup)
+    salt, saline = applied["salt"], applied["saline"]
+    key = "file_|-OUT/site_|-OUT/site_|-recurse"
+    assert saline[key]["changes"] == salt[key]["changes"]
+    assert (sides[1].out / "site/index.html").read_text() == "hello node1 hi\n"
+    assert (sides[1].out / "kept/one.conf").read_text() == "edited by hand\n"
