@@ -207,11 +207,10 @@ def _open_below(top_fd: int, rel: str) -> tuple[int, str] | None:
     return fd, parts[-1]
 
 
-def remove(root: Path, node_path: str, rels: list[str]) -> list[str]:
-    """Remove each of ``rels`` (a directory with its content) below ``node_path``; returns those
-    removed. One that has become unreachable through real directories is left alone."""
+def _each_below(root: Path, node_path: str, rels: list[str]) -> Iterator[tuple[str, int, str]]:
+    """(rel, fd of its directory, its name) for each of ``rels`` still reachable below
+    ``node_path`` through real directories; the fd is closed when the next one is asked for."""
     fd = open_top(root, node_path)
-    removed = []
     try:
         for rel in rels:
             held = _open_below(fd, rel)
@@ -219,18 +218,27 @@ def remove(root: Path, node_path: str, rels: list[str]) -> list[str]:
                 continue
             parent, name = held
             try:
-                st = os.stat(name, dir_fd=parent, follow_symlinks=False)
-                if stat.S_ISDIR(st.st_mode):
-                    shutil.rmtree(name, dir_fd=parent)
-                else:
-                    os.unlink(name, dir_fd=parent)
-                removed.append(rel)
-            except FileNotFoundError:
-                pass
+                yield rel, parent, name
             finally:
                 os.close(parent)
     finally:
         os.close(fd)
+
+
+def remove(root: Path, node_path: str, rels: list[str]) -> list[str]:
+    """Remove each of ``rels`` (a directory with its content) below ``node_path``; returns those
+    removed. One that has become unreachable through real directories is left alone."""
+    removed = []
+    for rel, parent, name in _each_below(root, node_path, rels):
+        try:
+            st = os.stat(name, dir_fd=parent, follow_symlinks=False)
+        except FileNotFoundError:
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            shutil.rmtree(name, dir_fd=parent)
+        else:
+            os.unlink(name, dir_fd=parent)
+        removed.append(rel)
     return removed
 
 
@@ -238,28 +246,17 @@ def read_files(root: Path, node_path: str, rels: list[str], limit: int) -> dict[
     """The bytes of each regular file ``rels`` names below ``node_path``, reached through real
     directories only and opened with ``O_NOFOLLOW``; None for one over ``limit`` bytes. Paths
     that are not regular files are left out."""
-    fd = open_top(root, node_path)
     out: dict[str, bytes | None] = {}
-    try:
-        for rel in rels:
-            held = _open_below(fd, rel)
-            if held is None:
+    for rel, parent, name in _each_below(root, node_path, rels):
+        try:
+            file_fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC,
+                              dir_fd=parent)
+        except OSError as exc:
+            if exc.errno in (errno.ENOENT, errno.ELOOP, errno.ENXIO, errno.EISDIR):
                 continue
-            parent, name = held
-            try:
-                file_fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC,
-                                  dir_fd=parent)
-            except OSError as exc:
-                if exc.errno in (errno.ENOENT, errno.ELOOP, errno.ENXIO, errno.EISDIR):
-                    continue
-                raise
-            finally:
-                os.close(parent)
-            with os.fdopen(file_fd, "rb") as f:
-                if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                    continue
+            raise
+        with os.fdopen(file_fd, "rb") as f:
+            if stat.S_ISREG(os.fstat(f.fileno()).st_mode):
                 data = f.read(limit + 1)
                 out[rel] = data if len(data) <= limit else None
-    finally:
-        os.close(fd)
     return out
