@@ -10,7 +10,7 @@ and refuses shell syntax, unless ``shell:`` names one, exactly as the ``cmd.run`
 from __future__ import annotations
 
 import os
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
@@ -60,12 +60,14 @@ def grains_get(args: GrainsGetArgs, ctx: FunctionContext) -> Any:
 
 
 class GrainsItemArgs(_Args):
+    VARARGS: ClassVar[str] = "keys"  # grains.item os osrelease, as Salt's *args
+
     keys: Annotated[list[str], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)] = Field(min_length=1)
 
 
 @agent_function("grains.item", GrainsItemArgs)
 def grains_item(args: GrainsItemArgs, ctx: FunctionContext) -> dict[str, Any]:
-    """The named facts as a mapping (``grains.item keys=[os,osrelease]``)."""
+    """The named facts as a mapping (``grains.item os osrelease``)."""
     from saline.states.compile.saltfuncs import traverse
 
     facts = _facts(ctx)

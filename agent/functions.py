@@ -73,7 +73,7 @@ FUNCTIONS: dict[str, AgentFunction] = {}
 # Modules whose import registers functions. New families (state.*, pacemaker events …)
 # add themselves here.
 FUNCTION_MODULES = ["saline.agent.fn_test", "saline.agent.fn_facts", "saline.agent.fn_state", "saline.agent.fn_openvz",
-                    "saline.agent.fn_net", "saline.agent.fn_cluster", "saline.agent.fn_work", "saline.agent.fn_salt"]
+                    "saline.agent.fn_net", "saline.agent.fn_cluster", "saline.agent.fn_work", "saline.agent.fn_salt", "saline.agent.fn_compiled"]
 
 
 def agent_function(name: str, args_model: type[BaseModel] = NoArgs, outlives_timeout: bool = False):
@@ -95,11 +95,14 @@ def is_allowed(name: str, allowlist: list[str]) -> bool:
 
 
 def bind_args(fn: AgentFunction, args: list[Any], kwargs: dict[str, Any]) -> BaseModel:
-    """Map positional args onto the model's fields in declaration order, then validate."""
+    """Map positional args onto the model's fields in declaration order, then validate. A model
+    with ``VARARGS = "field"`` (a ClassVar) takes every positional argument as that list (Salt's
+    ``*args``: ``pillar.item a b c``)."""
     fields = list(fn.args_model.model_fields)
-    if len(args) > len(fields):
+    varargs = getattr(fn.args_model, "VARARGS", None)
+    if varargs is None and len(args) > len(fields):
         raise FunctionError(f"{fn.name} takes at most {len(fields)} positional arguments, got {len(args)}")
-    merged = dict(zip(fields, args))
+    merged = ({varargs: list(args)} if args else {}) if varargs else dict(zip(fields, args))
     for key, value in kwargs.items():
         if key in merged:
             raise FunctionError(f"{fn.name}: argument {key!r} given twice")

@@ -15,6 +15,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("saline.master.compile")
 
 
+def agent_node(master: "MasterAPI", aid: str) -> tuple[dict[str, Any], int | None]:
+    """What the master compiles with for ``aid``: its last reported facts (or only its id), and
+    its frame limit (None: not known yet)."""
+    p = master.presence.get(aid)
+    return (dict(p.facts) if p and p.facts else {"id": aid}), (p.max_frame if p else None)
+
+
 def compile_for_agents(master: "MasterAPI", agents: list[str], states: list[str],
                        saltenv: str | None = None) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """Returns (compiled run per agent as plain data, errors per agent). ``saltenv``: only that
@@ -28,8 +35,7 @@ def compile_for_agents(master: "MasterAPI", agents: list[str], states: list[str]
     compiled: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
     for aid in agents:
-        p = master.presence.get(aid)
-        node = dict(p.facts) if p and p.facts else {"id": aid}
+        node, max_frame = agent_node(master, aid)
         try:
             pillar = load_pillar(master.cfg.pillar_roots, aid, node)
             run = compile_highstate(master.cfg.state_roots, pillar, node, aid, states or None, saltenv=saltenv)
@@ -38,7 +44,7 @@ def compile_for_agents(master: "MasterAPI", agents: list[str], states: list[str]
             log.warning("compile error for %s: %s", aid, exc)
             continue
         compiled[aid] = run.model_dump(mode="python")
-        too_big = compiled_too_large(aid, compiled[aid], len(pack(compiled[aid])), p.max_frame if p else None)
+        too_big = compiled_too_large(aid, compiled[aid], len(pack(compiled[aid])), max_frame)
         if too_big:
             errors[aid] = [too_big]
             log.warning("compile error for %s: %s", aid, too_big)

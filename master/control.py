@@ -19,6 +19,7 @@ from saline.protocol.errors import ProtocolError
 from . import joblife
 from .jobstore import RETURN_GRACE
 from .jobsize import JobTooLarge
+from .saltexec import BadCall, needs_compiling, publish_compiled
 from .targeting import NoMatch
 
 if TYPE_CHECKING:
@@ -90,9 +91,17 @@ class ControlHandler:
         timeout = req.timeout or self.m.cfg.default_timeout
         try:
             agents = self._targets(req)
-            jid = self.m.publish(req.target, req.fun, req.args, lambda _aid: req.kwargs, timeout, agents=agents)
+            if needs_compiling(req.fun):  # pillar.*, state.show_*, state.sls_id: compiled per agent first
+                jid, errors = publish_compiled(self.m, req.target, req.fun, agents, req.args, req.kwargs, timeout)
+                if jid is None:
+                    return ControlReply(ok=False, code="compile_error", error="state compilation failed; nothing was run",
+                                        data={"errors": errors})
+            else:
+                jid = self.m.publish(req.target, req.fun, req.args, lambda _aid: req.kwargs, timeout, agents=agents)
         except NoMatch as exc:
             return fail("no_match", str(exc))
+        except BadCall as exc:
+            return fail("bad_request", str(exc))
         return self._published(client, jid, timeout, req.detach)
 
     def op_apply(self, client: bytes, req: ApplyRequest) -> ControlReply | None:

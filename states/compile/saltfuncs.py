@@ -49,7 +49,7 @@ def _merged(value: Any, default: Any, merge: bool) -> Any:
     return value
 
 
-def _getter(data: dict[str, Any]) -> Callable[..., Any]:
+def getter(data: dict[str, Any]) -> Callable[..., Any]:
     def get(key: str, default: Any = "", delimiter: str = DEFAULT_DELIMITER, merge: bool = False, **_ignored: Any) -> Any:
         value = traverse(data, key, _MISSING, delimiter)
         if value is _MISSING:
@@ -58,7 +58,7 @@ def _getter(data: dict[str, Any]) -> Callable[..., Any]:
     return get
 
 
-def _item(data: dict[str, Any]) -> Callable[..., dict[str, Any]]:
+def item_getter(data: dict[str, Any]) -> Callable[..., dict[str, Any]]:
     def item(*keys: str, default: Any = "", delimiter: str = DEFAULT_DELIMITER) -> dict[str, Any]:
         return {key: traverse(data, key, default, delimiter) for key in keys}
     return item
@@ -115,14 +115,14 @@ def functions(pillar: dict[str, Any], grains: dict[str, Any]) -> dict[str, Calla
         return default
 
     return {
-        "pillar.get": _getter(pillar),
-        "pillar.fetch": _getter(pillar),
-        "pillar.item": _item(pillar),
+        "pillar.get": getter(pillar),
+        "pillar.fetch": getter(pillar),
+        "pillar.item": item_getter(pillar),
         "pillar.items": lambda *a, **k: copy.deepcopy(pillar),
         "pillar.raw": lambda key=None: copy.deepcopy(pillar if key is None else pillar.get(key, {})),
         "pillar.keys": lambda key, delimiter=DEFAULT_DELIMITER: list(traverse(pillar, key, {}, delimiter) or {}),
-        "grains.get": _getter(grains),
-        "grains.item": _item(grains),
+        "grains.get": getter(grains),
+        "grains.item": item_getter(grains),
         "grains.items": lambda *a, **k: copy.deepcopy(grains),
         "grains.ls": lambda: sorted(grains),
         "grains.filter_by": filter_by(grains),

@@ -18,6 +18,7 @@ class SlsFile:
     name: str  # dotted SLS name, e.g. "cluster.drbd"
     path: Path
     data: dict[str, Any]  # rendered content without the include list
+    included_from: str | None = None  # the SLS whose include loaded it first (Salt's __sls_included_from__)
 
 
 def absolute_include(current: str, current_path: Path, ref: str) -> str:
@@ -52,7 +53,7 @@ def load_tree(
     loaded: list[SlsFile] = []
     seen: set[str] = set()
 
-    def visit(name: str, included_from: Path | None) -> None:
+    def visit(name: str, included_from: Path | None, includer: str | None = None) -> None:
         if name in seen:
             return  # mutual includes are allowed, as in Salt
         seen.add(name)
@@ -66,9 +67,9 @@ def load_tree(
         if not isinstance(data, dict):
             raise CompileError(f"{path}: an SLS file must render to a mapping, got {type(data).__name__}")
         data = dict(data)
-        sls = SlsFile(name, path, data)
+        sls = SlsFile(name, path, data, includer)
         for include in _includes(sls, data.pop("include", None)):
-            visit(include, path)
+            visit(include, path, name)
         loaded.append(sls)
 
     for name in names:

@@ -68,30 +68,34 @@ class Side:
         (self.base / "pillar" / "top.sls").write_text("base:\n  '*':\n    - data\n")
         (self.base / "pillar" / "data.sls").write_text(yaml.safe_dump(pillar))
 
-    def normal(self, keyed: dict[str, Any]) -> dict[str, Any]:
+    def normal(self, keyed: Any) -> Any:
         """Results with this side's output directory replaced by OUT."""
         return json.loads(json.dumps(keyed).replace(str(self.out), "OUT"))
 
 
 class Salt(Side):
     def apply(self, test: bool = False) -> dict[str, Any]:
+        return self.call("state.apply", "case", f"test={test}")
+
+    def call(self, *argv: str) -> Any:
+        """``salt-call --local --out json ARGV…``: the ``local`` return, this side's directory as OUT."""
         conf = self.base / "conf"
         conf.mkdir(exist_ok=True)
         (conf / "minion").write_text(yaml.safe_dump({
             "id": "node1", "file_client": "local", "root_dir": str(self.base / "salt-root"),
-            "file_roots": {"base": [str(self.states)]}, "pillar_roots": {"base": [str(self.base / "pillar")]},
+            "file_roots": {"base": [str(self.states)], "dev": [str(self.states)]}, "pillar_roots": {"base": [str(self.base / "pillar")]},
             "grains_cache": True, "grains_cache_expiration": 3600, "enable_fqdns_grains": False,
             "log_level": "quiet", "state_output_diff": False,
         }))
         proc = subprocess.run(
             [str(salt_venv() / "bin" / "salt-call"), "-c", str(conf), "--local", "--out", "json", "--retcode-passthrough",
-             "state.apply", "case", f"test={test}"],
+             *argv],
             capture_output=True, text=True, timeout=120,
         )
         try:
             return self.normal(json.loads(proc.stdout)["local"])
         except (ValueError, KeyError):
-            raise AssertionError(f"salt-call gave no state return (rc={proc.returncode}): {proc.stdout}{proc.stderr}") from None
+            raise AssertionError(f"salt-call gave no return (rc={proc.returncode}): {proc.stdout}{proc.stderr}") from None
 
 
 class Saline(Side):

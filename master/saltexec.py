@@ -1,0 +1,108 @@
+"""Execution functions whose answer needs what only the master has: the agent's pillar and the
+state tree (``pillar.items|get|item``, ``state.show_top|show_sls|show_highstate|show_lowstate``,
+``state.sls_id``).
+
+As for ``state.apply``, the master compiles for each target (its key-bound id, its facts, its
+pillar) and puts the result in that agent's signed job as the ``compiled`` argument; the
+agent's function answers from it (``agent/fn_compiled.py``), so the agent's allow-list and its
+audit trail decide, as in Salt where the minion answers. The job record keeps the caller's
+arguments only, not the compiled data.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from saline.states.compile.show import Views
+
+    from .interface import MasterAPI
+
+log = logging.getLogger("saline.master.saltexec")
+
+COMPILED_ARG = "compiled"  # the argument the master fills in; a caller may not
+
+
+class BadCall(ValueError):
+    """The call cannot be made as written (nothing was published)."""
+
+
+def _arg(fun: str, args: list[Any], kwargs: dict[str, Any], position: int, name: str, example: str) -> Any:
+    """A caller's argument by position or name (the agent validates the full call again)."""
+    if name in kwargs:
+        return kwargs[name]
+    if len(args) > position:
+        return args[position]
+    raise BadCall(f"{fun} needs {name!r}: saline run TARGET {fun} {example}")
+
+
+def _pillar(views: "Views", args: list, kwargs: dict) -> Any:
+    return views.pillar
+
+
+def _saltenv(kwargs: dict) -> str | None:
+    value = kwargs.get("saltenv")
+    return None if value is None else str(value)
+
+
+BUILDERS: dict[str, Callable[["Views", list, dict], Any]] = {
+    "pillar.items": _pillar,
+    "pillar.get": _pillar,
+    "pillar.item": _pillar,
+    "state.show_top": lambda v, a, k: v.top(_saltenv(k)),
+    "state.show_sls": lambda v, a, k: v.show_sls(_arg("state.show_sls", a, k, 0, "mods", "web,db"), _saltenv(k)),
+    "state.show_highstate": lambda v, a, k: v.show_highstate(_saltenv(k)),
+    "state.show_lowstate": lambda v, a, k: v.show_lowstate(_saltenv(k)),
+    "state.sls_id": lambda v, a, k: v.sls_id(str(_arg("state.sls_id", a, k, 0, "id", "ID SLS")),
+                                             _arg("state.sls_id", a, k, 1, "mods", "ID SLS"),
+                                             _saltenv(k)).model_dump(mode="python"),
+}
+
+
+def needs_compiling(fun: str) -> bool:
+    return fun in BUILDERS
+
+
+def compile_answers(master: "MasterAPI", fun: str, agents: list[str], args: list[Any],
+                    kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """(compiled data per agent, errors per agent). Raises BadCall for a call no agent could answer."""
+    from saline.protocol.codec import pack
+    from saline.states.compile.pillar import load_pillar
+    from saline.states.compile.render import CompileError
+    from saline.states.compile.show import Views
+
+    from .compile import agent_node, missing_roots
+    from .jobsize import compiled_too_large
+
+    if COMPILED_ARG in kwargs:
+        raise BadCall(f"{fun}: {COMPILED_ARG!r} is filled in by the master; do not pass it")
+    build = BUILDERS[fun]
+    answers: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for aid in agents:
+        node, max_frame = agent_node(master, aid)
+        try:
+            pillar = load_pillar(master.cfg.pillar_roots, aid, node)
+            answers[aid] = build(Views(master.cfg.state_roots, pillar, node, aid), args, kwargs)
+        except CompileError as exc:
+            errors[aid] = [str(exc)] + missing_roots(master.cfg, pillar=fun.startswith("pillar."))
+            log.warning("%s: compile error for %s: %s", fun, aid, exc)
+            continue
+        if fun == "state.sls_id":  # a run: name its biggest state (publish checks every other job's size)
+            too_big = compiled_too_large(aid, answers[aid], len(pack(answers[aid])), max_frame)
+            if too_big:
+                errors[aid] = [too_big]
+    return answers, errors
+
+
+def publish_compiled(master: "MasterAPI", target: str, fun: str, agents: list[str], args: list[Any],
+                     kwargs: dict[str, Any], timeout: float) -> tuple[str | None, dict[str, list[str]]]:
+    """Compile for each agent, then publish with its own ``compiled``: (jid, {}) or (None, errors)."""
+    answers, errors = compile_answers(master, fun, agents, args, kwargs)
+    if errors:
+        return None, errors
+    jid = master.publish(target, fun, args, lambda aid: {**kwargs, COMPILED_ARG: answers[aid]}, timeout,
+                         stored_kwargs=kwargs, agents=agents)
+    return jid, {}
