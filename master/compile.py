@@ -7,6 +7,7 @@ inline), so an agent never fetches files or another node's secrets from the mast
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -22,33 +23,41 @@ def agent_node(master: "MasterAPI", aid: str) -> tuple[dict[str, Any], int | Non
     return (dict(p.facts) if p and p.facts else {"id": aid}), (p.max_frame if p else None)
 
 
-def compile_for_agents(master: "MasterAPI", agents: list[str], states: list[str],
-                       saltenv: str | None = None) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """Returns (compiled run per agent as plain data, errors per agent). ``saltenv``: only that
-    environment of the top file (a highstate); named SLS are found in the one set of roots."""
-    from saline.states.compile.compiler import CompileError, compile_highstate
-    from saline.states.compile.pillar import load_pillar
+def compile_each(master: "MasterAPI", agents: list[str], build: Callable[[str, dict, dict], Any],
+                 run_size: bool = True) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """``build(agent_id, facts, pillar)`` for each agent, with its own pillar: (results, errors per
+    agent). ``run_size``: each result is a compiled run, checked against the agent's frame limit."""
     from saline.protocol.codec import pack
+    from saline.states.compile.compiler import CompileError
+    from saline.states.compile.pillar import load_pillar
 
     from .jobsize import compiled_too_large
 
-    compiled: dict[str, Any] = {}
+    results: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
     for aid in agents:
         node, max_frame = agent_node(master, aid)
         try:
-            pillar = load_pillar(master.cfg.pillar_roots, aid, node)
-            run = compile_highstate(master.cfg.state_roots, pillar, node, aid, states or None, saltenv=saltenv)
+            results[aid] = build(aid, node, load_pillar(master.cfg.pillar_roots, aid, node))
         except CompileError as exc:
             errors[aid] = [str(exc)] + missing_roots(master.cfg, pillar=False)
             log.warning("compile error for %s: %s", aid, exc)
             continue
-        compiled[aid] = run.model_dump(mode="python")
-        too_big = compiled_too_large(aid, compiled[aid], len(pack(compiled[aid])), max_frame)
+        too_big = run_size and compiled_too_large(aid, results[aid], len(pack(results[aid])), max_frame)
         if too_big:
             errors[aid] = [too_big]
             log.warning("compile error for %s: %s", aid, too_big)
-    return compiled, errors
+    return results, errors
+
+
+def compile_for_agents(master: "MasterAPI", agents: list[str], states: list[str],
+                       saltenv: str | None = None) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Returns (compiled run per agent as plain data, errors per agent). ``saltenv``: only that
+    environment of the top file (a highstate); named SLS are found in the one set of roots."""
+    from saline.states.compile.compiler import compile_highstate
+
+    return compile_each(master, agents, lambda aid, node, pillar: compile_highstate(
+        master.cfg.state_roots, pillar, node, aid, states or None, saltenv=saltenv).model_dump(mode="python"))
 
 
 def publish_apply(master: "MasterAPI", target: str, agents: list[str], states: list[str], test: bool,

@@ -11,7 +11,6 @@ arguments only, not the compiled data.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -19,8 +18,6 @@ if TYPE_CHECKING:
     from saline.states.compile.show import Views
 
     from .interface import MasterAPI
-
-log = logging.getLogger("saline.master.saltexec")
 
 COMPILED_ARG = "compiled"  # the argument the master fills in; a caller may not
 
@@ -68,33 +65,16 @@ def needs_compiling(fun: str) -> bool:
 def compile_answers(master: "MasterAPI", fun: str, agents: list[str], args: list[Any],
                     kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """(compiled data per agent, errors per agent). Raises BadCall for a call no agent could answer."""
-    from saline.protocol.codec import pack
-    from saline.states.compile.pillar import load_pillar
-    from saline.states.compile.render import CompileError
     from saline.states.compile.show import Views
 
-    from .compile import agent_node, missing_roots
-    from .jobsize import compiled_too_large
+    from .compile import compile_each
 
     if COMPILED_ARG in kwargs:
         raise BadCall(f"{fun}: {COMPILED_ARG!r} is filled in by the master; do not pass it")
     build = BUILDERS[fun]
-    answers: dict[str, Any] = {}
-    errors: dict[str, list[str]] = {}
-    for aid in agents:
-        node, max_frame = agent_node(master, aid)
-        try:
-            pillar = load_pillar(master.cfg.pillar_roots, aid, node)
-            answers[aid] = build(Views(master.cfg.state_roots, pillar, node, aid), args, kwargs)
-        except CompileError as exc:
-            errors[aid] = [str(exc)] + missing_roots(master.cfg, pillar=fun.startswith("pillar."))
-            log.warning("%s: compile error for %s: %s", fun, aid, exc)
-            continue
-        if fun == "state.sls_id":  # a run: name its biggest state (publish checks every other job's size)
-            too_big = compiled_too_large(aid, answers[aid], len(pack(answers[aid])), max_frame)
-            if too_big:
-                errors[aid] = [too_big]
-    return answers, errors
+    # state.sls_id's answer is a run: its size error names the biggest state (publish checks the rest)
+    return compile_each(master, agents, lambda aid, node, pillar: build(
+        Views(master.cfg.state_roots, pillar, node, aid), args, kwargs), run_size=fun == "state.sls_id")
 
 
 def publish_compiled(master: "MasterAPI", target: str, fun: str, agents: list[str], args: list[Any],
