@@ -228,6 +228,11 @@ def _create(args: PresentArgs, facts: UserFacts) -> Plan:
 
 
 def _created(args: PresentArgs, outputs: list[CommandResult]) -> Report | None:
+    last = outputs[-1]
+    if not last.ok and "-p" in last.argv:  # a failed useradd/usermod: its comment without the hash
+        argv = list(last.argv)
+        argv[argv.index("-p") + 1] = REDACTED
+        return Report(changes={}, comment=last.model_copy(update={"argv": argv}).describe(), result=False)
     report = info_report("user")(args, outputs)
     if report is None or not report.result:
         return report

@@ -114,3 +114,29 @@ def test_bad_input_and_hostile_roots_change_nothing(root: Path, tmp_path_factory
     (root / "etc/passwd").symlink_to(victim)
     assert_refused("user.present", {"name": "zed"}, runner, lambda: victim.read_bytes(), "is a symlink")
     assert_refused("group.present", {"name": "zed"}, runner, lambda: victim.read_bytes(), "is a symlink")
+
+
+def test_password_lock_keeps_the_hash_and_converges(root: Path) -> None:
+    runner, snap = Runner(root=root), snapshot(root)
+    before = line(root, "shadow", "fred").split(":")[1]
+    locked = assert_full_cycle("user.present", {"name": "fred", "password": before, "password_lock": True,
+                                                "createhome": False}, runner, snap)
+    assert locked.changes == {"passwd": "XXX-REDACTED-XXX"}
+    assert line(root, "shadow", "fred").split(":")[1] == "!" + before
+    new = "$6$saltsalt$" + "y" * 86
+    changed = assert_full_cycle("user.present", {"name": "fred", "password": new, "password_lock": True,
+                                                 "createhome": False}, runner, snap)
+    assert changed.changes == {"passwd": "XXX-REDACTED-XXX"} and new not in changed.comment
+    assert line(root, "shadow", "fred").split(":")[1] == "!" + new  # still locked, with the new hash
+    assert_full_cycle("user.present", {"name": "fred", "password_lock": False, "createhome": False}, runner, snap)
+    assert line(root, "shadow", "fred").split(":")[1] == new
+
+
+def test_a_failed_command_does_not_show_the_hash(root: Path) -> None:
+    (root / "etc/shadow").chmod(0o640)
+    secret = "$6$saltsalt$" + "z" * 86
+    # useradd fails (a group named like the user exists and -U asks for a new one); its argv has the hash
+    res = run("user.present", {"name": "ops", "usergroup": True, "password": secret, "createhome": False},
+              Runner(root=root))
+    assert res.result is False and "useradd" in res.comment and "group ops exists" in res.comment
+    assert secret not in res.comment and "XXX-REDACTED-XXX" in res.comment
