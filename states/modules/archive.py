@@ -41,7 +41,7 @@ from saline.states.system.tarlist import ArchiveRefused, Listing, list_archive
 SALT_URL = "salt://"
 HASH_LENGTHS = {32: "md5", 40: "sha1", 56: "sha224", 64: "sha256", 96: "sha384", 128: "sha512"}
 SHORT_FLAGS = set("zjJp")  # compression, and --same-permissions
-LONG_OPTIONS = ("--gzip", "--bzip2", "--xz", "--zstd", "--lzma", "--same-permissions", "--preserve-permissions",
+LONG_OPTIONS = ("--gzip", "--bzip2", "--xz", "--lzma", "--same-permissions", "--preserve-permissions",
                 "--no-same-permissions", "--no-same-owner", "--same-owner", "--numeric-owner")
 
 
