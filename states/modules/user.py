@@ -6,7 +6,9 @@ number), ``usergroup``, ``groups``, ``optional_groups``, ``remove_groups``, ``ho
 a clear text with the salt already in ``/etc/shadow``), ``enforce_password``,
 ``empty_password``, ``password_lock``, ``shell``, ``unique``, ``system``, ``fullname``,
 ``roomnumber``, ``workphone``, ``homephone``, ``other``, ``nologinit``,
-``allow_uid_change``, ``allow_gid_change``; ``user.absent``: ``purge``, ``force``.
+``allow_uid_change``, ``allow_gid_change``, the aging fields ``date``, ``mindays``,
+``maxdays``, ``inactdays``, ``warndays``, ``expire`` (days; chage); ``user.absent``:
+``purge``, ``force``.
 
 A user that exists with other settings is changed in place with usermod, never recreated;
 its uid or primary gid only with ``allow_uid_change``/``allow_gid_change`` (file ownership
@@ -37,6 +39,9 @@ from saline.states.system import accounts
 from saline.states.system.accounts import Accounts
 
 REDACTED = "XXX-REDACTED-XXX"
+# Salt's aging arguments → (the shadow.info key Salt reports, chage's option).
+AGING = {"date": ("lstchg", "-d"), "mindays": ("min", "-m"), "maxdays": ("max", "-M"),
+         "inactdays": ("inact", "-I"), "warndays": ("warn", "-W"), "expire": ("expire", "-E")}
 # Salt's shadow.default_hash on Linux: what useradd leaves as the password of a new user.
 DEFAULT_HASH = "!"
 # Salt's hash_password: the algorithm of the hash already there (openssl passwd option).
@@ -81,6 +86,13 @@ class PresentArgs(UserArgs):
     nologinit: bool = False
     allow_uid_change: bool = False
     allow_gid_change: bool = False
+    # /etc/shadow's aging fields, days (since 1970-01-01 for date and expire; -1: none)
+    date: int | None = Field(default=None, ge=-1)
+    mindays: int | None = Field(default=None, ge=-1)
+    maxdays: int | None = Field(default=None, ge=-1)
+    inactdays: int | None = Field(default=None, ge=-1)
+    warndays: int | None = Field(default=None, ge=-1)
+    expire: int | None = Field(default=None, ge=-1)
 
     _gecos_commas = field_validator("fullname", "roomnumber", "workphone")(_no_comma)
 
@@ -220,10 +232,13 @@ def _create(args: PresentArgs, facts: UserFacts) -> Plan:
     steps = [CommandStep(description=f"Create user {args.name}", argv=_tool(facts, "useradd", *opts, args.name))]
     if args.password_lock and password:
         steps.append(_usermod(facts, args.name, f"Lock the password of {args.name}", "-L"))
+    aging = {arg: getattr(args, arg) for arg in AGING if getattr(args, arg) is not None}
+    if aging:
+        steps.append(_chage(facts, args.name, aging))
     would = {"name": args.name, **{k: v for k, v in (("uid", args.uid), ("gid", args.gid), ("home", args.home),
                                                      ("shell", args.shell)) if v is not None},
              **({"groups": groups} if groups else {}), **_gecos(args),
-             **({"password": REDACTED} if password else {})}
+             **({"password": REDACTED} if password else {}), **aging}
     return Plan(steps=[*steps, info_step("user", args.name, facts.root)], changes=would, test_changes=would)
 
 
@@ -243,6 +258,8 @@ def _created(args: PresentArgs, outputs: list[CommandResult]) -> Report | None:
         changes["password"] = REDACTED
     if args.empty_password:
         changes["password"] = ""
+    changes.update({arg: getattr(args, arg) for arg in AGING if getattr(args, arg) not in (None, 0)
+                    or (arg == "date" and args.date is not None)})
     return Report(changes=changes, comment=report.comment)
 
 
@@ -318,9 +335,28 @@ def _update(args: PresentArgs, facts: UserFacts) -> Plan:
                               *([] if args.remove_groups else ["-a"]), "-G", ",".join(groups)))
         changes["groups"] = sorted(set(groups) | {known.group_name(gid) or str(gid)})
     steps += _password_steps(args, facts, shadow.passwd if shadow else "", changes)
+    have = {arg: _days(getattr(shadow, key)) if shadow else -1 for arg, (key, _) in AGING.items()}
+    aging = {arg: getattr(args, arg) for arg in AGING if getattr(args, arg) not in (None, have[arg])}
+    if aging:
+        steps.append(_chage(facts, args.name, aging))
+        changes.update({AGING[arg][0]: value for arg, value in aging.items()})
     if not steps:
         return Plan(comment=f"User {args.name} is present and up to date")
     return Plan(steps=steps, changes=changes)
+
+
+def _days(field: str) -> int:
+    """A shadow aging field as Salt's shadow.info has it: empty is -1."""
+    return int(field) if field.lstrip("-").isdigit() else -1
+
+
+def _chage(facts: UserFacts, name: str, aging: dict[str, int]) -> CommandStep:
+    # chage has no --prefix: under another root it chroots there (-R), needing nothing inside.
+    root = [] if facts.root == "/" else ["-R", facts.root]
+    opts = [o for arg, value in aging.items() for o in (AGING[arg][1], str(value))]
+    return CommandStep(description=f"Set password aging of {name}: "
+                                   + ", ".join(f"{arg} {value}" for arg, value in aging.items()),
+                       argv=["chage", *root, *opts, name])
 
 
 def _password_steps(args: PresentArgs, facts: UserFacts, current: str, changes: dict) -> list[CommandStep]:

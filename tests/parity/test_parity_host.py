@@ -87,7 +87,9 @@ def test_users_and_groups(sides, names) -> None:
             - shell: /bin/sh
             - home: /home/{user}
             - groups: [{group}]
-            - password: '$6$abcdefgh$' 
+            - password: '$6$abcdefgh$'
+            - maxdays: 90
+            - warndays: 14
             - require: [{{group: {group}}}]
         {other}:
           user.present:
@@ -111,7 +113,7 @@ def test_users_and_groups(sides, names) -> None:
     salt, saline = runs["salt"][1], runs["saline"][1]
     key = f"user_|-{user}_|-{user}_|-present"
     assert set(saline[key]["changes"]) == set(salt[key]["changes"])
-    for field in ("fullname", "shell", "home", "groups", "password", "name"):
+    for field in ("fullname", "shell", "home", "groups", "password", "name", "maxdays", "warndays"):
         assert saline[key]["changes"][field] == salt[key]["changes"][field], field
 
 

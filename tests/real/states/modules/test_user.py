@@ -140,3 +140,15 @@ def test_a_failed_command_does_not_show_the_hash(root: Path) -> None:
               Runner(root=root))
     assert res.result is False and "useradd" in res.comment and "group ops exists" in res.comment
     assert secret not in res.comment and "XXX-REDACTED-XXX" in res.comment
+
+
+def test_password_aging_fields(root: Path) -> None:
+    runner, snap = Runner(root=root), snapshot(root)
+    made = assert_full_cycle("user.present", {"name": "ann", "maxdays": 90, "warndays": 14, "createhome": False},
+                             runner, snap)
+    assert made.changes["maxdays"] == 90 and made.changes["warndays"] == 14
+    assert line(root, "shadow", "ann").split(":")[4:6] == ["90", "14"]
+    changed = assert_full_cycle("user.present", {"name": "ann", "maxdays": 90, "mindays": 1, "expire": 20454,
+                                                 "inactdays": -1, "createhome": False}, runner, snap)
+    assert changed.changes == {"min": 1, "expire": 20454}  # inactdays -1 is the empty field already there
+    assert line(root, "shadow", "ann").split(":")[3:8] == ["1", "90", "14", "", "20454"]
