@@ -49,24 +49,23 @@ class JobStore:
                 [(jid, aid, status) for aid, status in agents.items()],
             )
 
-    def expects(self, jid: str, agent_id: str) -> bool:
-        """Was this job sent to this agent? A return for anything else is refused."""
-        row = self.conn.execute("SELECT 1 FROM returns WHERE jid=? AND agent_id=?", (jid, agent_id)).fetchone()
-        return row is not None
+    def return_status(self, jid: str, agent_id: str) -> str | None:
+        """One lookup answers "was it sent to this agent" (None if not), "is it stored already"
+        and "was it pending"."""
+        row = self.conn.execute("SELECT status FROM returns WHERE jid=? AND agent_id=?", (jid, agent_id)).fetchone()
+        return None if row is None else row[0]
 
-    def has_return(self, jid: str, agent_id: str) -> bool:
-        row = self.conn.execute(
-            "SELECT status FROM returns WHERE jid=? AND agent_id=?", (jid, agent_id)
-        ).fetchone()
-        return row is not None and row[0] == "returned"
-
-    def store_return(self, body: ReturnBody) -> None:
-        self.conn.execute(
-            "UPDATE returns SET status='returned', success=?, retcode=?, data=?, error=?, started_at=?,"
-            " finished_at=?, received_at=? WHERE jid=? AND agent_id=?",
-            (int(body.success), body.retcode, _pack(body.data), body.error, body.started_at,
-             body.finished_at, time.time(), body.jid, body.agent_id),
-        )
+    def store_returns(self, bodies: list[ReturnBody]) -> None:
+        """Many returns in one transaction (one commit per batch of frames, not per return)."""
+        now = time.time()
+        with self.conn:
+            self.conn.execute("BEGIN")
+            self.conn.executemany(
+                "UPDATE returns SET status='returned', success=?, retcode=?, data=?, error=?, started_at=?,"
+                " finished_at=?, received_at=? WHERE jid=? AND agent_id=?",
+                [(int(b.success), b.retcode, _pack(b.data), b.error, b.started_at, b.finished_at, now, b.jid,
+                  b.agent_id) for b in bodies],
+            )
 
     def get(self, jid: str, now: float | None = None) -> JobRecord | None:
         row = self.conn.execute(

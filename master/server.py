@@ -29,9 +29,10 @@ from saline.protocol.ratelog import RateLimitedLog
 from saline.protocol.keys import load_or_create
 from saline.protocol.safedirs import ensure_dir
 from saline.protocol.messages import (
-    Ack, Error, Event, EventAck, Heartbeat, Hello, JobBody, PubkeyReply, PubkeyRequest, Return, Welcome,
+    Error, Event, EventAck, Heartbeat, Hello, PubkeyReply, PubkeyRequest, Return, Welcome,
 )
-from saline.protocol.signing import open_return, sign_job
+from saline.protocol.signing import open_return
+from saline.protocol.sodium import Signer
 
 from . import ctlsocket
 from .badframes import BadFrameLimiter
@@ -39,9 +40,11 @@ from .compile import warn_missing_roots
 from .config import MasterConfig
 from .control import ControlHandler
 from .db import open_db
+from .fanout import job_frames
 from .intake import Intake
 from .jobsize import check_frame
 from .retention import prune
+from .returnbatch import ReturnBatch
 from .returns import checked as checked_return
 from .events.intake import EventIntake
 from .events.store import EventStore
@@ -75,9 +78,11 @@ class Master:
         self.keyset, created = load_or_create(cfg.pki_dir)
         if created:
             log.info("created master keys in %s (fingerprint %s)", cfg.pki_dir, self.keyset.public.fingerprint)
+        self.signer = Signer(self.keyset.signer)  # libsodium: one signature per job and agent
         self.conn = open_db(cfg.db_path)
         self.keys = KeyStore(self.conn, cfg.max_pending, cfg.pending_per_source)
         self.jobs = JobStore(self.conn)
+        self.returns = ReturnBatch(self.jobs)  # stored and acked once per batch of frames
         self.presence = PresenceTable(cfg.heartbeat_timeout)
         self.waiters: list[Waiter] = []
         self._outstanding: dict[str, int] = {}  # jid → returns still pending, for jobs someone waits for
@@ -168,6 +173,7 @@ class Master:
                 if self.agent_sock in events:
                     self._drain(self.agent_sock, self._on_agent_frames)
                     self._flush_events()
+                    self._flush_returns()
                 if self.control_sock in events:
                     self._drain(self.control_sock, self._on_control_frames)
                 if self.bootstrap_sock is not None and self.bootstrap_sock in events:
@@ -325,23 +331,32 @@ class Master:
         if body.agent_id != rec.agent_id:
             log.warning("return refused: key of %s signed a return claiming to be from %s", rec.agent_id, body.agent_id)
             return
-        # One lookup answers "was it sent to this agent", "is it stored already" and "was it pending".
-        row = self.conn.execute("SELECT status FROM returns WHERE jid=? AND agent_id=?",
-                                (body.jid, rec.agent_id)).fetchone()
-        if row is None:
+        status = self.returns.status(body.jid, rec.agent_id)
+        if status is None:
             log.warning("return refused: job %s was never sent to %s", body.jid, rec.agent_id)
             return
-        was_pending = row[0] == "pending"
-        if row[0] != "returned":
-            body = checked_return(body)
-            self.jobs.store_return(body)
-            if body.success:
-                log.info("return for %s from %s: ok", body.jid, rec.agent_id)
-            else:  # an operator tailing the log at WARNING sees every failure
-                log.warning("return for %s from %s: failed (%s): %s", body.jid, rec.agent_id, body.fun,
-                            (body.error or f"retcode {body.retcode}")[:500])
-        self._send_agent(rid, Ack(jid=body.jid))  # a resent duplicate is acked again, stored once
-        self._check_waiters(body.jid, returned=bool(was_pending))
+        if status == "returned":
+            self.returns.ack_again(rid, body.jid)  # a resent duplicate is acked again, stored once
+            return
+        body = checked_return(body)
+        self.returns.add(rid, body, was_pending=status == "pending")  # stored, then acked, in _flush_returns
+        if body.success:
+            log.info("return for %s from %s: ok", body.jid, rec.agent_id)
+        else:  # an operator tailing the log at WARNING sees every failure
+            log.warning("return for %s from %s: failed (%s): %s", body.jid, rec.agent_id, body.fun,
+                        (body.error or f"retcode {body.retcode}")[:500])
+
+    def _flush_returns(self) -> None:
+        """Commit this batch's returns in one transaction, then ack them, then tell the waiters."""
+        try:
+            done = self.returns.flush()
+        except sqlite3.Error as exc:  # not acked: the agents resend them from their spools
+            log.error("storing a batch of returns failed (%s); they are not acked and will be resent", exc)
+            return
+        for rid, frame in done.acks:
+            self._send_frame(rid, frame)
+        for jid, was_pending in done.stored:
+            self._check_waiters(jid, returned=was_pending)
 
     # ---- publishing ---------------------------------------------------------------
     def publish(self, target: str, fun: str, args: list, kwargs_for: Callable[[str], dict], timeout: float,
@@ -355,15 +370,10 @@ class Master:
         jid = new_jid()
         now = time.time()
         # Signed and size-checked for every agent before anything is recorded or sent.
-        frames: dict[str, bytes] = {}
-        for aid in agents:
-            p = self.presence.get(aid)
-            if p is None:
-                continue
-            body = JobBody(jid=jid, fun=fun, args=args, kwargs=kwargs_for(aid), targets=[aid],
-                           issued_at=now, not_after=now + timeout, timeout=timeout)
-            frames[aid] = pack(sign_job(body, self.keyset))
-            check_frame(aid, len(frames[aid]), p.max_frame)
+        frames = job_frames(self.signer, jid, fun, args, kwargs_for,
+                            [aid for aid in agents if self.presence.get(aid) is not None], now, timeout)
+        for aid, frame in frames.items():
+            check_frame(aid, len(frame), self.presence.get(aid).max_frame)
         initial = {aid: ("pending" if aid in frames else "not_connected") for aid in agents}
         self.jobs.create(jid, fun, args, stored_kwargs if stored_kwargs is not None else kwargs_for(agents[0]),
                          target, timeout, initial)

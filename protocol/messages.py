@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field
 
 from .ids import AgentId, Jid
+from .merkle import HASH_BYTES, MAX_PROOF
 
 MAX_FUN_LEN = 64
 FunName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$", max_length=MAX_FUN_LEN)]
@@ -36,6 +37,9 @@ class JobBody(Strict):
     issued_at: float
     not_after: float
     timeout: float = Field(gt=0, le=86400)
+    # Random per agent when one signature covers many bodies (protocol/merkle.py): the
+    # sibling hashes in a proof cannot be matched against guessed bodies of other agents.
+    nonce: bytes = Field(default=b"", max_length=32)
 
 
 class ReturnBody(Strict):
@@ -92,7 +96,12 @@ class Signed(Strict):
 
 
 class Job(Signed):
+    """``sig`` covers the root of a Merkle tree over the bodies of one fan-out; ``proof``
+    leads from this body to that root (empty: the job was signed for one agent)."""
+
     kind: Literal["job"] = "job"
+    proof: list[Annotated[bytes, Field(min_length=HASH_BYTES, max_length=HASH_BYTES)]] = Field(
+        default_factory=list, max_length=MAX_PROOF)
 
 
 class Return(Signed):

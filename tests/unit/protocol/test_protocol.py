@@ -14,6 +14,7 @@ from saline.agent.store import PRUNE_MARGIN, AgentStore
 from saline.agent.verifier import JobRefused, JobVerifier
 from saline.master.config import MasterConfig
 from saline.master.targeting import NoMatch, resolve
+from saline.protocol import merkle
 from saline.protocol.codec import decode_message, pack, unpack
 from saline.protocol.config import ConfigError, load_config
 from saline.protocol.errors import KeyFileError, ProtocolError, SignatureError
@@ -140,7 +141,7 @@ def test_sign_and_verify(keys, other_keys):
 def test_signed_body_with_unknown_field_is_refused_after_verification(keys):
     raw = msgpack.packb({**body().model_dump(), "evil": 1}, use_bin_type=True)
     with pytest.raises(ProtocolError, match="evil"):
-        open_job(Job(body=raw, sig=keys.sign(raw)), keys.public.verifier())
+        open_job(Job(body=raw, sig=keys.sign(merkle.signed_message(raw, []))), keys.public.verifier())
 
 
 # ---- the agent's acceptance checks and replay cache --------------------------------------------
