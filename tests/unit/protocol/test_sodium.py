@@ -59,3 +59,15 @@ def test_signing_open_job_accepts_a_sodium_verifier(keys):
     raw = pack(JobBody(jid=new_jid(), fun="test.ping", targets=["n1"], issued_at=now, not_after=now + 5, timeout=5))
     job = Job(body=raw, sig=Signer(keys.signer).sign(merkle.signed_message(raw, [])))
     assert open_job(job, Verifier(keys.public.sign_pub)).targets == ["n1"]
+
+
+def test_without_pynacl_cryptography_does_the_same(keys, monkeypatch):
+    """A virtualenv made before PyNaCl was a dependency still runs, on cryptography."""
+    from saline.protocol import sodium
+
+    monkeypatch.setattr(sodium, "HAVE_SODIUM", False)
+    sig = Signer(keys.signer).sign(b"x")
+    assert sig == keys.sign(b"x")
+    Verifier(keys.public.sign_pub).verify(sig, b"x")
+    with pytest.raises(InvalidSignature):
+        Verifier(keys.public.sign_pub).verify(sig, b"y")
