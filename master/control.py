@@ -104,6 +104,14 @@ class ControlHandler:
             return fail("bad_request", str(exc))
         return self._published(client, jid, timeout, req.detach)
 
+    def op_targets(self, client: bytes, req) -> ControlReply:
+        try:
+            agents = self._targets(req)
+        except NoMatch as exc:
+            return fail("no_match", str(exc))
+        now = time.time()
+        return ControlReply(ok=True, data=[{"id": aid, "up": self.m.presence.is_up(aid, now)} for aid in agents])
+
     def op_apply(self, client: bytes, req: ApplyRequest) -> ControlReply | None:
         from .compile import publish_apply
 

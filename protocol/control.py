@@ -49,6 +49,15 @@ class ApplyRequest(_Req):
     saltenv: str | None = Field(default=None, min_length=1, max_length=128)
 
 
+class TargetsRequest(_Req):
+    """The accepted agents a target matches and whether each is up; nothing is published
+    (``--batch`` plans its window with it)."""
+
+    op: Literal["targets"] = "targets"
+    target: str = Field(min_length=1, max_length=1024)
+    tgt_type: TargetType = "glob"
+
+
 class KeysRequest(_Req):
     op: Literal["keys"] = "keys"
     action: Literal["list", "accept", "reject", "delete", "finger", "flood"]
@@ -152,7 +161,8 @@ class DriftRequest(_Req):
 
 ControlRequest = Annotated[
     Union[ScheduleRequest, DriftRequest, RunRequest, ApplyRequest, KeysRequest, AgentsRequest, JobsListRequest, JobShowRequest,
-          JobWaitRequest, EventsRequest, PingRequest, JobsActiveRequest, JobKillRequest, JobsPruneRequest, MaintenanceRequest],
+          JobWaitRequest, EventsRequest, PingRequest, JobsActiveRequest, JobKillRequest, JobsPruneRequest, MaintenanceRequest,
+          TargetsRequest],
     Field(discriminator="op"),
 ]
 

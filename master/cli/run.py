@@ -11,6 +11,7 @@ import click
 from .base import (
     EXIT_OK, Ctx, Table, consoles, dump, fail, interrupted, job_exit_code, json_opt, plain, safe,
 )
+from .batch import batch_options, run_batched
 from .main import main
 
 # The master waits this long past a job's timeout for its last returns (jobstore.RETURN_GRACE).
@@ -135,6 +136,14 @@ def publish_and_show(c: Ctx, req: dict, as_async: bool) -> None:
     sys.exit(show_job(job, c))
 
 
+def publish_or_batch(c: Ctx, req: dict, as_async: bool, batch: str | None, batch_wait: float) -> None:
+    if batch is None:
+        if batch_wait:
+            fail("--batch-wait needs --batch")
+        publish_and_show(c, req, as_async)
+    run_batched(c, req, batch, batch_wait, as_async)
+
+
 def target_type_options(f):
     """Salt's target types: -G grain, -P grain_pcre, -I pillar, -J pillar_pcre, -C compound,
     -N nodegroup, -E pcre, -L list, -S ipcidr (default: a glob, a comma list or 'all')."""
@@ -152,19 +161,20 @@ def target_type_options(f):
 @click.argument("args", nargs=-1)
 @click.option("--timeout", type=float, default=None, help="seconds to wait for returns (master default 30)")
 @click.option("--async", "as_async", is_flag=True, help="print the job id and return at once")
+@batch_options
 @target_type_options
 @json_opt
 @click.pass_obj
 def run(c: Ctx, target: str, function: str, args: tuple[str, ...], timeout: float | None, as_async: bool,
-        tgt_type: str) -> None:
+        batch: str | None, batch_wait: float, tgt_type: str) -> None:
     """Run FUNCTION on the agents matching TARGET (glob, comma list, or 'all').
 
     Arguments are YAML values; key=value gives a keyword argument:
     saline run 'node*' test.sleep seconds=2
     """
     pos, kw = parse_cli_args(args)
-    publish_and_show(c, {"op": "run", "target": target, "tgt_type": tgt_type, "fun": function, "args": pos,
-                         "kwargs": kw, "timeout": timeout}, as_async)
+    publish_or_batch(c, {"op": "run", "target": target, "tgt_type": tgt_type, "fun": function, "args": pos,
+                         "kwargs": kw, "timeout": timeout}, as_async, batch, batch_wait)
 
 
 @main.command()
@@ -176,11 +186,13 @@ def run(c: Ctx, target: str, function: str, args: tuple[str, ...], timeout: floa
 @click.option("--queue", is_flag=True, help="wait behind a state run already running on an agent instead of failing")
 @click.option("--saltenv", default=None, help="only this environment of the top file (default: all, merged, base first)")
 @click.option("--async", "as_async", is_flag=True, help="print the job id and return at once")
+@batch_options
 @target_type_options
 @json_opt
 @click.pass_obj
 def apply(c: Ctx, target: str, states: tuple[str, ...], test: bool, timeout: float | None, queue: bool,
-          saltenv: str | None, as_async: bool, tgt_type: str) -> None:
+          saltenv: str | None, as_async: bool, batch: str | None, batch_wait: float, tgt_type: str) -> None:
     """Apply STATES (or the highstate from the top file) on the agents matching TARGET."""
-    publish_and_show(c, {"op": "apply", "target": target, "tgt_type": tgt_type, "states": list(states), "test": test,
-                         "timeout": timeout, "queue": queue, **({"saltenv": saltenv} if saltenv else {})}, as_async)
+    publish_or_batch(c, {"op": "apply", "target": target, "tgt_type": tgt_type, "states": list(states), "test": test,
+                         "timeout": timeout, "queue": queue, **({"saltenv": saltenv} if saltenv else {})}, as_async,
+                     batch, batch_wait)
