@@ -56,8 +56,10 @@ class ControlHandler:
 
     # ---- jobs ---------------------------------------------------------------------
     def _job_reply(self, jid: str) -> ControlReply:
-        job = joblife.with_live_status(self.m, self.m.jobs.get(jid))
-        return ControlReply(ok=True, data=job.model_dump(mode="python"))
+        job = self.m.jobs.get_plain(jid)
+        if job is None:  # pruned meanwhile
+            return fail("not_found", f"no job {jid}")
+        return ControlReply(ok=True, data=joblife.plain_with_live_status(self.m, job))
 
     def _published(self, client: bytes, jid: str, timeout: float, detach: bool) -> ControlReply | None:
         """Detached: the job id at once (the CLI prints it, then waits with job_wait)."""

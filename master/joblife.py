@@ -24,12 +24,24 @@ def running_on(m: "MasterAPI", agent_id: str) -> set[str]:
     return set(p.running) if p is not None and m.presence.is_up(agent_id) else set()
 
 
-def with_live_status(m: "MasterAPI", job: JobRecord) -> JobRecord:
+def _live(m: "MasterAPI", jid: str, agent_id: str, status: str) -> str:
     """A return past the job's timeout whose agent still runs the job is ``running``,
     not ``no_return`` (a state run goes on past its timeout and returns late)."""
+    if status in ("no_return", "pending") and jid in running_on(m, agent_id):
+        return "running"
+    return status
+
+
+def with_live_status(m: "MasterAPI", job: JobRecord) -> JobRecord:
     for r in job.returns:
-        if r.status in ("no_return", "pending") and job.jid in running_on(m, r.agent_id):
-            r.status = "running"
+        r.status = _live(m, job.jid, r.agent_id, r.status)
+    return job
+
+
+def plain_with_live_status(m: "MasterAPI", job: dict) -> dict:
+    """The same for ``JobStore.get_plain``'s data."""
+    for r in job["returns"]:
+        r["status"] = _live(m, job["jid"], r["agent_id"], r["status"])
     return job
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import msgpack
 
-from saline.protocol.control import AgentReturn, JobRecord
+from saline.protocol.control import JobRecord
 from saline.protocol.messages import ReturnBody
 
 # The agent enforces the job's timeout itself and then sends a failed return; the
@@ -68,6 +68,14 @@ class JobStore:
             )
 
     def get(self, jid: str, now: float | None = None) -> JobRecord | None:
+        plain = self.get_plain(jid, now)
+        return None if plain is None else JobRecord.model_validate(plain)
+
+    def get_plain(self, jid: str, now: float | None = None) -> dict | None:
+        """The job and every agent's return as plain data: JobRecord's fields, as
+        ``JobRecord.model_dump()`` would give them. A control reply sends this as it is (rows
+        this store wrote from checked returns): at 10,000 agents, building and dumping
+        10,000 models was most of the time between the last return and the reply."""
         row = self.conn.execute(
             "SELECT jid, fun, args, kwargs, target, created_at, timeout FROM jobs WHERE jid=?", (jid,)
         ).fetchone()
@@ -75,6 +83,7 @@ class JobStore:
             return None
         now = time.time() if now is None else now
         expired = now > row[5] + row[6] + RETURN_GRACE
+        deadline = row[5] + row[6] + RETURN_GRACE
         returns = []
         for r in self.conn.execute(
             "SELECT agent_id, status, success, retcode, data, error, started_at, finished_at, received_at"
@@ -83,13 +92,13 @@ class JobStore:
             status = r[1]
             if status == "pending" and expired:
                 status = "no_return"
-            late = r[8] is not None and r[8] > row[5] + row[6] + RETURN_GRACE
-            returns.append(AgentReturn(
-                agent_id=r[0], status=status, success=None if r[2] is None else bool(r[2]), retcode=r[3],
-                data=_unpack(r[4]), error=r[5], started_at=r[6], finished_at=r[7], received_at=r[8], late=late,
-            ))
-        return JobRecord(jid=row[0], fun=row[1], args=_unpack(row[2]), kwargs=_unpack(row[3]), target=row[4],
-                         created_at=row[5], timeout=row[6], returns=returns)
+            returns.append({
+                "agent_id": r[0], "status": status, "success": None if r[2] is None else bool(r[2]), "retcode": r[3],
+                "data": _unpack(r[4]), "error": r[5], "started_at": r[6], "finished_at": r[7], "received_at": r[8],
+                "late": r[8] is not None and r[8] > deadline,
+            })
+        return {"jid": row[0], "fun": row[1], "args": _unpack(row[2]), "kwargs": _unpack(row[3]), "target": row[4],
+                "created_at": row[5], "timeout": row[6], "returns": returns}
 
     def unfinished(self, jids: set[str] | None = None) -> list[dict]:
         """(jid, agent, fun, …) for every return not in yet: of jobs still within their

@@ -54,3 +54,15 @@ def test_a_resent_duplicate_is_acked_again_and_stored_once(jobs):
     batch.ack_again(b"r1", jid)
     done = batch.flush()
     assert [rid for rid, _ in done.acks] == [b"r1"] and done.stored == []
+
+
+def test_the_plain_job_is_what_the_models_dump(jobs):
+    """The control reply sends JobStore.get_plain as it is: it must be JobRecord's dump."""
+    jid = new_jid()
+    jobs.create(jid, "test.ping", [], {"x": 1}, "n*", 30, {"n1": "pending", "n2": "pending", "n3": "not_connected"})
+    batch = ReturnBatch(jobs)
+    batch.add(b"r1", _ret(jid, "n1"), was_pending=True)
+    batch.flush()
+    for now in (None, time.time() + 3600):  # n2 pending, then no_return
+        assert jobs.get_plain(jid, now) == jobs.get(jid, now).model_dump(mode="python")
+    assert jobs.get_plain(new_jid()) is None and jobs.get(new_jid()) is None
