@@ -254,7 +254,8 @@ def extracted(args: ExtractedArgs, facts: ArchiveFacts) -> Plan:
         tar_opts = parse_options(args.options or "")[0]
         steps.append(CommandStep(description=f"Extract {args.source} to {args.name}",
                                  argv=["tar", "-x", *tar_opts, "-f", archive, "-C", facts.dest_host]))
-        names = listing.names[:args.trim_output] if args.trim_output and args.trim_output is not True else listing.names
+        limit = 100 if args.trim_output is True else args.trim_output  # Salt: True means 100
+        names = listing.names[:limit] if limit else listing.names
         changes["extracted_files"] = names
     if facts.owner and (facts.wrong_owner or "extracted_files" in changes):
         uid, gid = facts.owner

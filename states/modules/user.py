@@ -389,6 +389,8 @@ def absent(args: AbsentArgs, facts: UserFacts) -> Plan:
     user = facts.accounts.users.get(args.name)
     if user is None:
         return Plan(comment=f"User {args.name} is not present")
+    if user.uid == 0:
+        raise Refuse(f"{args.name} has uid 0; saline does not remove a superuser account")
     # userdel -r removes whatever the home is: never a top-level directory (bin's /bin, sys's
     # /dev) nor through a symlink (a container's home pointing at the host).
     top_level = len(PurePosixPath(os.path.normpath(user.home or "/")).parts) < 3

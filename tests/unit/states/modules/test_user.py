@@ -118,6 +118,8 @@ def test_absent_purge_and_the_users_own_group(known) -> None:
     assert argvs(plan) == [["userdel", "-r", "fred"]]
     assert plan.changes == {"fred group": "removed", "fred": "removed"}
     assert usr.absent(usr.AbsentArgs(name="ghost"), ufacts(known)).comment == "User ghost is not present"
+    with pytest.raises(Refuse, match="uid 0"):
+        usr.absent(usr.AbsentArgs(name="root"), ufacts(known))
     with pytest.raises(Refuse, match="symlink"):
         usr.absent(usr.AbsentArgs(name="fred", purge=True), ufacts(known, home_is_link=True))
     with pytest.raises(Refuse, match="'/bin', a top-level directory"):
