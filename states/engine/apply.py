@@ -10,7 +10,7 @@ import logging
 import time
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from saline.protocol.codec import describe_validation_error
 
@@ -34,6 +34,9 @@ class StateResult(BaseModel):
     sls: str = ""  # the SLS file the state came from (Salt's __sls__)
     sls_id: str = ""  # the ID as written in the SLS (Salt's __id__)
     ran: bool = True  # False when a requisite kept it from running (Salt's __state_ran__)
+    # Dry run of a refused state: the changes it would show once a state it requires made
+    # what it lacks (Refuse.assuming); the run decides whether that applies. Never sent.
+    assumed: dict[str, Any] | None = Field(default=None, exclude=True)
 
 
 class StateArgsError(ValueError):
@@ -107,10 +110,10 @@ def apply_one(state_id: str, fun: str, args: dict[str, Any], ctx: StateContext, 
     fn: StateFunction | None = None
     parsed = None
 
-    def done(result: bool | None, comment: str, changes: dict | None = None) -> StateResult:
+    def done(result: bool | None, comment: str, changes: dict | None = None, assumed: dict | None = None) -> StateResult:
         return StateResult(
             id=state_id, name=name, fun=fun, result=result, changes=changes or {}, comment=comment,
-            duration_ms=round((time.monotonic() - started) * 1000, 3),
+            duration_ms=round((time.monotonic() - started) * 1000, 3), assumed=assumed,
         )
 
     def failed(comment: str) -> StateResult:
@@ -129,7 +132,7 @@ def apply_one(state_id: str, fun: str, args: dict[str, Any], ctx: StateContext, 
         if plan.empty and not watch_steps:
             return done(True, plan.comment or "Already in the desired state")
         changes = dict(plan.test_changes if ctx.test and plan.test_changes is not None else plan.changes)
-        if watch_steps:
+        if watch_steps and not (ctx.test and plan.test_changes is not None):  # the module said what a dry run shows
             changes.setdefault("watch", [s.description for s in watch_steps])
         descriptions = [s.description for s in plan.steps + watch_steps + plan.cleanup]
         if ctx.test:
@@ -155,7 +158,7 @@ def apply_one(state_id: str, fun: str, args: dict[str, Any], ctx: StateContext, 
             return done(report.result, report.comment, report.changes)
         return done(True, "; ".join(descriptions), changes)
     except Refuse as exc:
-        return done(False, f"refused: {exc}")
+        return done(False, f"refused: {exc}", assumed=exc.assuming if ctx.test else None)
     except StateArgsError as exc:
         return done(False, str(exc))
     except CommandError as exc:

@@ -179,7 +179,16 @@ class Plan(BaseModel):
 
 
 class Refuse(Exception):
-    """Raised by ``plan`` (or ``facts``) to refuse: the state fails with this reason and nothing runs."""
+    """Raised by ``plan`` (or ``facts``) to refuse: the state fails with this reason and nothing runs.
+
+    ``assuming``: the dry-run changes the state would show if what it lacks (a parent
+    directory, a user or group) is made by a state it requires that would change first; a
+    dry run shows those (None, "would change") instead of "cannot be planned", as Salt does.
+    """
+
+    def __init__(self, message: str, assuming: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.assuming = assuming
 
 
 # ---- context ----------------------------------------------------------------------------

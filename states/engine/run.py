@@ -158,6 +158,11 @@ def _unknowable_in_test(state: CompiledState, result: StateResult, done: dict[st
     pending = [t for t in state.require + state.watch + state.require_any + state.watch_any if done[t].result is None]
     if not pending:
         return result
+    if result.assumed is not None:  # what it would do once they made what it lacks (Salt shows it too)
+        return result.model_copy(update={
+            "result": None, "changes": result.assumed, "assumed": None,
+            "comment": f"Would change once {', '.join(pending)} is applied (dry run); now: {result.comment}",
+        })
     return result.model_copy(update={
         "result": None,
         "comment": f"Cannot be planned before {', '.join(pending)} is applied (dry run); now: {result.comment}",

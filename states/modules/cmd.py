@@ -280,4 +280,5 @@ def run_on_watch(args: RunArgs, facts: CmdFacts) -> list[CommandStep]:
 @state_function("cmd.wait", RunArgs, facts=cmd_facts, mod_watch=run_on_watch, report=cmd_report)
 def wait(args: RunArgs, facts: CmdFacts) -> Plan:
     """Run a command only when a watched state changed (guards still apply)."""
-    return Plan(comment="cmd.wait runs only when a watched state changed")
+    # A dry run whose watch fires shows {"cmd": name}, as Salt's mod_watch (cmd.run in test mode).
+    return Plan(comment="cmd.wait runs only when a watched state changed", test_changes={"cmd": args.name})

@@ -111,23 +111,26 @@ def file_facts(args: StateArgs, ctx: StateContext) -> FileFacts:
 # ---- shared planning pieces ----------------------------------------------------------------
 
 
-def _refuse_unknown_owners(facts: FileFacts) -> None:
+def _refuse_unknown_owners(facts: FileFacts, assuming: dict | None = None) -> None:
     if facts.unknown_owners:
-        raise Refuse(f"unknown {', '.join(facts.unknown_owners)} on this node")
+        raise Refuse(f"unknown {', '.join(facts.unknown_owners)} on this node",
+                     assuming if facts.kind == "missing" else None)
 
 
-def _refuse_missing_parent(facts: FileFacts, makedirs: bool) -> None:
+def _refuse_missing_parent(facts: FileFacts, makedirs: bool, assuming: dict | None = None) -> None:
     if not facts.parent_exists and not makedirs:
-        raise Refuse(f"parent directory of {facts.path} does not exist (set makedirs: true to create it)")
+        raise Refuse(f"parent directory of {facts.path} does not exist (set makedirs: true to create it)", assuming)
 
 
-def _check_target(facts: FileFacts, kind: str, makedirs: bool) -> None:
-    """Refuse before anything runs: unknown owners, a path of another kind, a missing parent."""
-    _refuse_unknown_owners(facts)
+def _check_target(facts: FileFacts, kind: str, makedirs: bool, assuming: dict | None = None) -> None:
+    """Refuse before anything runs: unknown owners, a path of another kind, a missing parent.
+    ``assuming``: what a dry run shows for a path to be created once an earlier state made
+    its parent or owner (``Refuse.assuming``)."""
+    _refuse_unknown_owners(facts, assuming)
     if facts.kind not in ("missing", kind):
         raise Refuse(f"{facts.path} exists and is a {facts.kind}, not a {kind}")
     if facts.kind == "missing":
-        _refuse_missing_parent(facts, makedirs)
+        _refuse_missing_parent(facts, makedirs, assuming)
 
 
 class FileAttrsArgs(StateArgs):
@@ -237,7 +240,7 @@ class ManagedArgs(FileAttrsArgs):
 @state_function("file.managed", ManagedArgs, facts=file_facts)
 def managed(args: ManagedArgs, facts: FileFacts) -> Plan:
     """A regular file with the given contents, mode and owner."""
-    _check_target(facts, "file", args.makedirs)
+    _check_target(facts, "file", args.makedirs, assuming={"newfile": args.name})
     if facts.kind == "missing":
         # Salt's shapes: {"newfile": path} in a dry run, {"diff": "New file", "mode": "0640"} applied.
         changes: dict = {"diff": "New file", **({"mode": format_mode(args.mode)} if args.mode is not None else {})}

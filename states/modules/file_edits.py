@@ -100,7 +100,7 @@ def symlink(args: SymlinkArgs, facts: FileFacts) -> Plan:
     link = SymlinkStep(description=f"Link {args.name} -> {args.target}", path=args.name, target=args.target,
                        makedirs=args.makedirs)
     if facts.kind == "missing":
-        _refuse_missing_parent(facts, args.makedirs)
+        _refuse_missing_parent(facts, args.makedirs, assuming={"new": args.name})
         return Plan(steps=[link], changes={"new": args.name})
     if facts.kind == "symlink":
         return Plan(steps=[link], changes={"new": args.name})

@@ -162,7 +162,7 @@ def _salt_top_level(own: dict, per_path: dict[str, dict], facts: TreeFacts, pref
 def directory(args: DirectoryArgs, facts: TreeFacts) -> Plan:
     """A directory with the given mode and owner (parents made by makedirs get the same, as
     Salt); with ``recurse`` the entries below it too, with ``clean`` nothing else below it."""
-    _check_target(facts, "directory", args.makedirs)
+    _check_target(facts, "directory", args.makedirs, assuming={args.name: {"directory": "new"}})
     if facts.kind == "missing":
         step = MkdirStep(description=f"Create directory {args.name}", path=args.name, mode=args.mode,
                          user=args.user, group=args.group, parents=args.makedirs)
