@@ -27,6 +27,7 @@ import io
 import os
 import shlex
 import stat
+import sys
 from pathlib import Path
 from typing import Literal
 
@@ -134,6 +135,7 @@ class ArchiveFacts(Facts):
     owner: tuple[int, int] | None = None  # the uid/gid to enforce (-1: leave)
     wrong_owner: bool = False
     archive_host: str | None = None  # the archive on the node (None: from the job)
+    sha256: str = ""  # of the bytes listed: tar gets only these (states/system/tarextract.py)
 
 
 def _archive_bytes(args: ExtractedArgs, ctx: StateContext) -> tuple[io.BufferedIOBase, str | None]:
@@ -149,16 +151,21 @@ def _archive_bytes(args: ExtractedArgs, ctx: StateContext) -> tuple[io.BufferedI
         raise Refuse(f"Source file '{args.source}' does not exist or cannot be read ({exc.strerror})") from None
 
 
-def _check_hash(args: ExtractedArgs, data: io.BufferedIOBase) -> None:
-    if args.source_hash is None or args.skip_verify:
-        return
-    algo, want = parse_hash(args.source_hash)
-    digest = hashlib.new(algo)
+def _check_hash(args: ExtractedArgs, data: io.BufferedIOBase) -> str:
+    """The archive's sha256 (the extract step checks tar gets these bytes); Refuse when
+    ``source_hash`` does not match."""
+    check = args.source_hash is not None and not args.skip_verify
+    algo, want = parse_hash(args.source_hash) if check else ("sha256", "")  # type: ignore[arg-type]
+    sha256 = hashlib.sha256()
+    digest = sha256 if algo == "sha256" else hashlib.new(algo)
     for block in iter(lambda: data.read(1 << 20), b""):
-        digest.update(block)
+        sha256.update(block)
+        if digest is not sha256:
+            digest.update(block)
     data.seek(0)
-    if digest.hexdigest() != want:
+    if check and digest.hexdigest() != want:
         raise Refuse(f"{args.source} does not match the desired source_hash {want}")
+    return sha256.hexdigest()
 
 
 def _owner(args: ExtractedArgs, root: Path) -> tuple[int, int] | None:
@@ -184,7 +191,7 @@ def archive_facts(args: ExtractedArgs, ctx: StateContext) -> ArchiveFacts:
         return ArchiveFacts(if_missing_exists=True)
     data, archive_host = _archive_bytes(args, ctx)
     try:
-        _check_hash(args, data)
+        sha256 = _check_hash(args, data)
         try:
             listing = list_archive(data, parse_options(args.options or "")[1])
         except ArchiveRefused as exc:
@@ -193,7 +200,7 @@ def archive_facts(args: ExtractedArgs, ctx: StateContext) -> ArchiveFacts:
         data.close()
     dest = ctx.runner.path(args.name)
     facts = ArchiveFacts(listing=listing, dest_host=str(dest), dest_exists=dest.is_dir(), archive_host=archive_host,
-                         owner=_owner(args, ctx.runner.root))
+                         sha256=sha256, owner=_owner(args, ctx.runner.root))
     for member in listing.members:
         parts = member.name.split("/")
         for i in range(1, len(parts)):
@@ -253,7 +260,8 @@ def extracted(args: ExtractedArgs, facts: ArchiveFacts) -> Plan:
             cleanup.append(RemoveStep(description=f"Remove {temp}", path=temp))
         tar_opts = parse_options(args.options or "")[0]
         steps.append(CommandStep(description=f"Extract {args.source} to {args.name}",
-                                 argv=["tar", "-x", *tar_opts, "-f", archive, "-C", facts.dest_host]))
+                                 argv=[sys.executable, "-m", "saline.states.system.tarextract", archive, facts.sha256,
+                                       facts.dest_host, *tar_opts]))
         limit = 100 if args.trim_output is True else args.trim_output  # Salt: True means 100
         names = listing.names[:limit] if limit else listing.names
         changes["extracted_files"] = names

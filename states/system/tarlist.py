@@ -55,6 +55,17 @@ def _inside(path: str) -> bool:
     return not norm.startswith("/") and norm != ".." and not norm.startswith("../")
 
 
+def _climbs_after_a_name(linkname: str) -> bool:
+    """``..`` after a normal component: the text's normal form is not where the link leads
+    when that component is itself a link (leading ``..`` only climb real directories)."""
+    named = False
+    for part in linkname.split("/"):
+        if part == ".." and named:
+            return True
+        named = named or part not in ("", ".", "..")
+    return False
+
+
 def list_archive(fileobj: IO[bytes], strip_components: int = 0) -> Listing:
     """The members of a tar archive; :class:`ArchiveRefused` for one that is hostile or not tar."""
     members: list[Member] = []
@@ -74,6 +85,9 @@ def list_archive(fileobj: IO[bytes], strip_components: int = 0) -> Listing:
                 stripped = _strip(_clean(raw), strip_components)
                 if stripped is None or stripped == ".":
                     continue
+                if (info.issym() or info.islnk()) and _climbs_after_a_name(info.linkname):
+                    raise ArchiveRefused(f"member {raw!r} links to {info.linkname!r}: '..' after a name may climb "
+                                         f"out through another link")
                 if info.issym() and (info.linkname.startswith("/")
                                      or not _inside(posixpath.join(posixpath.dirname(stripped), info.linkname))):
                     raise ArchiveRefused(f"member {raw!r} is a symlink to {info.linkname!r}, outside the destination")

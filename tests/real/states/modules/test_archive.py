@@ -150,3 +150,62 @@ def test_a_planted_symlink_in_the_destination_is_not_extracted_through(root: Pat
     assert_refused("archive.extracted", {"name": "/opt/apps", "source": "/srv/app.tgz"}, runner,
                    lambda: (tree(root / "opt"), tree(outside)), "app-1.0 under /opt/apps is a symlink")
     assert list(outside.iterdir()) == []
+
+
+@pytest.mark.parametrize("members", [
+    # each link alone stays inside, but 'l2' is '.', so 'l1' climbs one level more than it says
+    [("app", "dir", None), ("app/l2", "sym", "."), ("app/l1", "sym", "l2/../../outside")],
+    [("app", "dir", None), ("app/l2", "sym", "."), ("app/l3", "sym", "l2/../.."), ("app/h", "hard", "app/l3/x")],
+])
+def test_a_link_that_climbs_through_another_link_is_refused(root: Path, tmp_path: Path, members) -> None:
+    make_tar(root / "srv/evil.tgz", members)
+    runner = Runner(root=root)
+    assert_refused("archive.extracted", {"name": "/opt/x", "source": "/srv/evil.tgz"}, runner,
+                   lambda: tree(root / "opt"), "'..' after a name may climb out")
+
+
+def _checked_then_swapped(root: Path, args: dict, swap) -> None:
+    """Facts and plan, every step before the extraction, ``swap()`` (what a local user who can
+    write the archive, or the destination its copy is written to, could do meanwhile), then
+    the extraction: it must fail, saying why."""
+    from saline.states.engine.apply import lookup, run_steps, validate_args
+    from tests.harness import ctx
+
+    context = ctx(Runner(root=root))
+    fn = lookup("archive.extracted")
+    parsed = validate_args(fn, args)
+    plan = fn.plan(parsed, fn.facts(parsed, context))
+    extract = next(i for i, step in enumerate(plan.steps) if step.description.startswith("Extract"))
+    run_steps(plan.steps[:extract], context)
+    swap()
+    with pytest.raises(Exception, match="changed after it was checked"):
+        run_steps(plan.steps[extract:], context)
+
+
+EVIL = APP[:2] + [("app-1.0/bin/run", "file", b"#!/bin/sh\nid\n")]
+
+
+def test_an_archive_swapped_after_it_was_checked_is_not_extracted(root: Path, tmp_path: Path) -> None:
+    archive = make_tar(root / "srv/app.tgz", APP)
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    evil = make_tar(tmp_path / "evil.tgz", EVIL)
+    _checked_then_swapped(root, {"name": "/opt/apps", "source": "/srv/app.tgz", "source_hash": f"sha256={digest}"},
+                          lambda: evil.replace(archive))
+    assert not (root / "opt/apps/app-1.0").exists()
+
+
+def test_the_jobs_copy_of_a_salt_archive_swapped_in_the_destination_is_not_extracted(root: Path, tmp_path: Path) -> None:
+    import base64
+
+    data = make_tar(tmp_path / "app.tgz", APP).read_bytes()
+    evil = make_tar(tmp_path / "evil.tgz", EVIL)
+    dest = root / "opt/apps"
+
+    def swap() -> None:  # the destination's owner (user: fred makes it fred's) replaces the job's copy
+        copies = list(dest.glob(".saline-archive-*"))
+        assert len(copies) == 1
+        evil.replace(copies[0])
+
+    _checked_then_swapped(root, {"name": "/opt/apps", "source": "salt://app.tgz", "user": "fred",
+                                 "source_data": base64.b64encode(data).decode()}, swap)
+    assert not (dest / "app-1.0").exists()
