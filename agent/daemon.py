@@ -59,7 +59,8 @@ class Agent:
         load_functions()
         settings = {"state_root": str(cfg.state_root), "state_env": dict(cfg.state_env),
                     "reboot_command": list(cfg.reboot_command), "data_paths": list(cfg.data_paths),
-                    "functions": list(cfg.functions)}  # sys.list_functions shows what is allowed
+                    "functions": list(cfg.functions),  # sys.list_functions shows what is allowed
+                    "backup_dir": str(cfg.state_dir / "file_backup")}  # file.managed backup: minion
         self.jobs = JobRunner(cfg.id, __version__, cfg.workers, cfg.functions, settings)
         self.settings = settings
         self.link = Link(grace=cfg.reconnect_max + 2.0)

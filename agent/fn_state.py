@@ -7,6 +7,7 @@ the agent starts: an agent that only answers pings stays small.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -47,7 +48,9 @@ def state_apply(args: StateApplyArgs, ctx: FunctionContext) -> FunctionResult:
         env={**os.environ, **ctx.settings.get("state_env", {})},
         cancel=ctx.cancel,
     )
-    state_ctx = StateContext(runner=runner, test=args.test, node=ctx.settings.get("node", {}))
+    backup_dir = ctx.settings.get("backup_dir")
+    state_ctx = StateContext(runner=runner, test=args.test, node=ctx.settings.get("node", {}),
+                             backup_dir=Path(backup_dir) if backup_dir else None)
     if ctx.state_lock is not None:
         ctx.state_lock.acquire(ctx.agent_id, ctx.jid, args.queue, ctx.cancel)
     try:

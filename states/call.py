@@ -88,6 +88,9 @@ def compile_local(target: Path, states: tuple[str, ...], pillar: dict[str, Any],
 @click.option("--pillar-root", "pillar_roots", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Pillar tree with a top file (repeatable).")
 @click.option("--id", "agent_id", default=None, help="Agent id for top-file matching (default: the short hostname).")
+@click.option("--backup-dir", "backup_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("/var/cache/saline/file_backup"), show_default=True,
+              help="Where file.managed's backup: minion keeps old files.")
 @click.option("--saltenv", "saltenv", default=None, help="Only this environment of the top file (default: all, merged).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run result as JSON.")
 @click.option("--out", "out", type=click.Choice(["highstate", "json", "salt-json"]), default=None,
@@ -95,7 +98,7 @@ def compile_local(target: Path, states: tuple[str, ...], pillar: dict[str, Any],
 @click.argument("target", type=click.Path(exists=True, path_type=Path))
 @click.argument("states", nargs=-1)
 def call(local: bool, test: bool, root: Path, pillar_file: Path | None, pillar_roots: tuple[Path, ...],
-         agent_id: str | None, saltenv: str | None, as_json: bool, out: str | None, target: Path, states: tuple[str, ...]) -> None:
+         agent_id: str | None, backup_dir: Path, saltenv: str | None, as_json: bool, out: str | None, target: Path, states: tuple[str, ...]) -> None:
     """Run STATE_FILE_OR_TREE here: an .sls file, or a tree (its top file, or the named STATEs)."""
     agent_id = agent_id or default_agent_id()
     if not is_agent_id(agent_id):
@@ -108,7 +111,7 @@ def call(local: bool, test: bool, root: Path, pillar_file: Path | None, pillar_r
         compiled = compile_local(target, states, pillar, node, agent_id, saltenv)
     except CompileError as exc:
         raise click.ClickException(f"compile failed: {exc}") from None
-    ctx = StateContext(runner=Runner(root=root, env=os.environ), test=test, node=node)
+    ctx = StateContext(runner=Runner(root=root, env=os.environ), test=test, node=node, backup_dir=backup_dir)
     result: RunResult = run_states(compiled, ctx)
     if out == "salt-json":
         click.echo(json.dumps({"local": salt_keyed(result)}, indent=4))

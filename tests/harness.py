@@ -17,6 +17,7 @@ on the real target, not assumed.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from saline.states.engine.apply import StateResult, apply_one
@@ -24,12 +25,13 @@ from saline.states.engine.base import StateContext
 from saline.states.engine.runner import Runner
 
 
-def ctx(runner: Runner, test: bool = False, node: dict | None = None) -> StateContext:
-    return StateContext(runner=runner, test=test, node=node or {})
+def ctx(runner: Runner, test: bool = False, node: dict | None = None, backup_dir: Path | None = None) -> StateContext:
+    return StateContext(runner=runner, test=test, node=node or {}, backup_dir=backup_dir)
 
 
-def run(fun: str, args: dict[str, Any], runner: Runner, *, test: bool = False, node: dict | None = None) -> StateResult:
-    return apply_one(args.get("name", "state"), fun, args, ctx(runner, test, node))
+def run(fun: str, args: dict[str, Any], runner: Runner, *, test: bool = False, node: dict | None = None,
+        backup_dir: Path | None = None) -> StateResult:
+    return apply_one(args.get("name", "state"), fun, args, ctx(runner, test, node, backup_dir))
 
 
 def assert_full_cycle(
@@ -39,25 +41,26 @@ def assert_full_cycle(
     snapshot: Callable[[], Any],
     *,
     node: dict | None = None,
+    backup_dir: Path | None = None,
 ) -> StateResult:
     """Steps 2–5 on a real target that starts out needing changes. Returns the applying result."""
     before = snapshot()
-    dry = run(fun, args, runner, test=True, node=node)
+    dry = run(fun, args, runner, test=True, node=node, backup_dir=backup_dir)
     assert dry.result is None, f"test=True should report would-change, got {dry}"
     assert dry.changes, f"test=True should show the changes, got {dry}"
     assert snapshot() == before, "test=True changed the target"
 
-    applied = run(fun, args, runner, node=node)
+    applied = run(fun, args, runner, node=node, backup_dir=backup_dir)
     assert applied.result is True, f"apply failed: {applied.comment}"
     assert applied.changes, f"apply reported no changes: {applied}"
     assert snapshot() != before, "apply reported changes but the target is unchanged"
 
     after = snapshot()
-    again = run(fun, args, runner, node=node)
+    again = run(fun, args, runner, node=node, backup_dir=backup_dir)
     assert again.result is True and again.changes == {}, f"re-apply was not a no-op: {again}"
     assert snapshot() == after, "re-apply changed the target"
 
-    dry2 = run(fun, args, runner, test=True, node=node)
+    dry2 = run(fun, args, runner, test=True, node=node, backup_dir=backup_dir)
     assert dry2.result is True and dry2.changes == {}, f"test=True after apply should be clean: {dry2}"
     return applied
 

@@ -39,7 +39,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from saline.states.engine import safefs, safetree
+from saline.states.engine import backups, safefs, safetree
 from saline.states.engine.runner import CommandError, CommandResult, Runner
 
 log = logging.getLogger("saline.states")
@@ -155,8 +155,23 @@ class TreeRemoveStep(BaseModel):
     entries: list[str]
 
 
+class BackupStep(BaseModel):
+    """Keep ``content`` (the file at ``path`` before a write) in the agent's backup directory
+    (file.managed's ``backup: minion``, :mod:`backups`)."""
+
+    kind: Literal["backup"] = "backup"
+    description: str
+    backup_dir: str  # a host path of the agent's, not under the state root
+    path: str
+    content: bytes
+    mode: int
+    user: str
+    group: str
+
+
 Step = Annotated[
-    Union[CommandStep, WriteFileStep, SetAttrsStep, MkdirStep, RemoveStep, SymlinkStep, TreeAttrsStep, TreeRemoveStep],
+    Union[CommandStep, WriteFileStep, SetAttrsStep, MkdirStep, RemoveStep, SymlinkStep, TreeAttrsStep, TreeRemoveStep,
+          BackupStep],
     Field(discriminator="kind"),
 ]
 
@@ -201,6 +216,8 @@ class StateContext:
     # The node's facts as gathered by the agent (hostname, os, ...), for modules that
     # choose by OS (e.g. fstab nofail vs nobootwait).
     node: dict[str, Any] = field(default_factory=dict)
+    # Where file.managed's backup: minion keeps old files (the agent's state_dir/file_backup).
+    backup_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -350,6 +367,12 @@ def execute_step(step: Step, runner: Runner) -> CommandResult | None:
         wanted = safetree.Wanted(None if uid == -1 else uid, None if gid == -1 else gid, step.file_mode,
                                  step.dir_mode, step.files, step.dirs)
         safetree.set_attrs(runner.root, step.path, wanted, max_depth=step.max_depth)
+        return None
+    if isinstance(step, BackupStep):
+        # A file owned by an id without a name was read as that number (safetree.user_name).
+        uid = int(step.user) if step.user.isdigit() else pwd.getpwnam(step.user).pw_uid
+        gid = int(step.group) if step.group.isdigit() else grp.getgrnam(step.group).gr_gid
+        backups.keep_copy(Path(step.backup_dir), step.path, step.content, step.mode, uid, gid)
         return None
     if isinstance(step, TreeRemoveStep):
         safetree.remove(runner.root, step.path, step.entries)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import errno
 import os
+import posixpath
 import stat
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
@@ -164,3 +165,43 @@ def read_as_seen(path: Path, seen: os.stat_result) -> bytes:
         if (st.st_dev, st.st_ino) != (seen.st_dev, seen.st_ino):
             raise OSError(errno.ESTALE, f"{path} was replaced while it was being read; apply again")
         return f.read()
+
+
+class UnsafeLink(ValueError):
+    """A symlink saline will not follow for a state (see :func:`follow_root_links`)."""
+
+
+def follow_root_links(root: Path, node_path: str) -> str:
+    """The node path a symlink at ``node_path`` leads to (file.managed's ``follow_symlinks``),
+    resolved in the root, hop by hop. Followed only when every link on the way is owned by
+    root and sits in a directory owned by root that no one else can write to: anyone else could
+    point it (or swap it) at a file they may not write, such as ``/etc/shadow``. The result is
+    where the state then writes; a link changed afterwards cannot redirect that write."""
+    path = node_path
+    for _ in range(MAX_LINKS):
+        dir_fd, name, resolved = open_parent(root, path)
+        try:
+            if name is None:
+                return "/"
+            try:
+                st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+            except FileNotFoundError:
+                return str(resolved)  # a dangling link: its target is created
+            if not stat.S_ISLNK(st.st_mode):
+                return str(resolved)
+            if st.st_uid != 0:
+                raise UnsafeLink(f"{resolved} is a symlink owned by uid {st.st_uid}, not root; saline follows only "
+                                 "links root owns (set follow_symlinks: false to refuse it, or make the link root's)")
+            holder = os.fstat(dir_fd)
+            if holder.st_uid != 0 or holder.st_mode & 0o022:
+                raise UnsafeLink(f"the symlink {resolved} is in {resolved.parent}, which "
+                                 f"{'is not owned by root' if holder.st_uid else 'others can write to'}; "
+                                 "saline does not follow it (another user could swap it)")
+            target = os.readlink(name, dir_fd=dir_fd)
+        finally:
+            os.close(dir_fd)
+        base = "/" if target.startswith("/") else str(resolved.parent)
+        path = posixpath.normpath(posixpath.join(base, target))  # ".." stops at the root, as open_parent's
+        if path.startswith("//"):
+            path = "/" + path.lstrip("/")
+    raise OSError(errno.ELOOP, f"too many levels of symbolic links in {node_path}")

@@ -18,7 +18,9 @@ import grp
 import hashlib
 import os
 import pwd
+import shlex
 import stat
+import sys
 from collections.abc import Callable
 from typing import Annotated, Literal
 
@@ -26,9 +28,12 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 
 from saline.states.engine.base import (
+    BackupStep,
+    CommandStep,
     Facts,
     Plan,
     Refuse,
+    Report,
     RemoveStep,
     SetAttrsStep,
     StateArgs,
@@ -41,9 +46,9 @@ from saline.states.system.lineedit import EditError, LineMode, check_regex, comm
 from saline.states.system.lineedit import line as line_text, render_value, uncomment as uncomment_text
 from saline.states.engine.modes import Mode, format_mode
 from saline.states.engine.paths import NodePath
-from saline.states.engine.runner import Runner
+from saline.states.engine.runner import CommandResult, Runner
 from saline.states.engine.textdiff import decode_text, unified_diff
-from saline.states.engine.safefs import read_as_seen
+from saline.states.engine.safefs import UnsafeLink, follow_root_links, read_as_seen
 from saline.states.engine.safetree import group_name, user_name
 
 Regex = Annotated[str, AfterValidator(check_regex)]
@@ -63,6 +68,12 @@ class FileFacts(Facts):
     parent_exists: bool = True
     # Requested user/group names the node does not know (refused before anything runs).
     unknown_owners: list[str] = Field(default_factory=list)
+    # file.managed with follow_symlinks: the link these facts were read through (path is its
+    # target), or why it is not followed.
+    followed_from: str | None = None
+    link_refused: str | None = None
+    # file.managed with backup: minion: where the agent keeps old files (None: nowhere).
+    backup_dir: str | None = None
 
 
 def _unknown_owners(user: str | None, group: str | None) -> list[str]:
@@ -207,6 +218,32 @@ def _contents_text(value: object) -> object:
     return value
 
 
+def _check_command(value: object) -> object:
+    """check_cmd: a command string (split into words; shell syntax refused, as cmd.run's) or argv."""
+    from saline.states.modules.cmd import split_command
+
+    if value is None:
+        return None
+    if not isinstance(value, (str, list)):
+        raise ValueError("check_cmd: expected a command string or an argv list")
+    return split_command(value)
+
+
+def managed_facts(args: "ManagedArgs", ctx: StateContext) -> FileFacts:
+    facts = observe(ctx.runner, args.name, user=args.user, group=args.group)
+    if facts.kind == "symlink" and args.follow_symlinks:
+        try:
+            target = follow_root_links(ctx.runner.root, args.name)
+        except UnsafeLink as exc:
+            facts.link_refused = str(exc)
+        else:
+            facts = observe(ctx.runner, target, user=args.user, group=args.group)
+            facts.followed_from = args.name
+    if args.backup == "minion" and ctx.backup_dir is not None:
+        facts.backup_dir = str(ctx.backup_dir)
+    return facts
+
+
 class ManagedArgs(FileAttrsArgs):
     contents: Annotated[str | None, BeforeValidator(_contents_text)] = None
     # Salt: a final newline is added to contents (and contents_pillar) that lack one.
@@ -219,6 +256,14 @@ class ManagedArgs(FileAttrsArgs):
     replace: bool = True
     # "sha256=HEX" of the contents: set by the master when it inlines a source file.
     source_hash: str | None = Field(default=None, pattern=r"^sha256=[0-9a-f]{64}$")
+    # Salt: a symlink at name is followed and its target managed (saline: only a root-owned
+    # link in a root-only directory, see safefs.follow_root_links).
+    follow_symlinks: bool = True
+    # Salt: "minion" keeps the old file in the agent's backup directory before replacing it.
+    backup: Literal["", "minion"] = ""
+    # Salt: run COMMAND TMPFILE on the new content first; the file is written only if it exits 0.
+    check_cmd: Annotated[list[str] | None, BeforeValidator(_check_command)] = None
+    tmp_ext: str = Field(default="", pattern=r"^[A-Za-z0-9._-]*$")
 
     @model_validator(mode="after")
     def _contents_match_hash(self) -> "ManagedArgs":
@@ -237,18 +282,57 @@ class ManagedArgs(FileAttrsArgs):
         return self.dir_mode if self.dir_mode is not None else parent_dir_mode(self.mode)
 
 
-@state_function("file.managed", ManagedArgs, facts=file_facts)
+def _checked_and_kept(args: ManagedArgs, facts: FileFacts, wanted: bytes) -> list[Step]:
+    """The steps before a write: check_cmd on the new content, the old file kept (backup: minion)."""
+    steps: list[Step] = []
+    if args.check_cmd is not None:
+        steps.append(CommandStep(
+            description=f"Check the new {facts.path} with {shlex.join(args.check_cmd)}",
+            argv=[sys.executable, "-m", "saline.states.system.checkcmd", "--suffix", args.tmp_ext, "--",
+                  *args.check_cmd],
+            stdin=wanted.decode()))
+    if args.backup == "minion" and facts.kind == "file":
+        if facts.backup_dir is None:
+            raise Refuse("backup: minion needs the agent's backup directory, and none is set here")
+        steps.append(BackupStep(description=f"Keep the old {facts.path} in {facts.backup_dir}", path=facts.path,
+                                backup_dir=facts.backup_dir, content=facts.content or b"", mode=facts.mode or 0o600,
+                                user=facts.user or "root", group=facts.group or "root"))
+    return steps
+
+
+def managed_report(args: ManagedArgs, outputs: list[CommandResult]) -> Report | None:
+    """Salt's return when check_cmd failed: no changes, "check_cmd execution failed" and the
+    checker's output (each stream cut to 4 KiB); otherwise the plan's changes say it."""
+    failed = [r for r in outputs if r.rc != 0]
+    if not failed:
+        return None
+    comment = "check_cmd execution failed"
+    for text in (failed[-1].stdout.strip(), failed[-1].stderr.strip()):
+        if text:
+            comment += "\n" + (text if len(text) <= 4096 else text[:4096] + " …(cut)")
+    return Report(changes={}, comment=comment, result=False)
+
+
+@state_function("file.managed", ManagedArgs, facts=managed_facts, report=managed_report)
 def managed(args: ManagedArgs, facts: FileFacts) -> Plan:
     """A regular file with the given contents, mode and owner."""
+    if facts.link_refused:
+        raise Refuse(facts.link_refused)
+    if facts.kind == "symlink":
+        raise Refuse(f"{facts.path} is a symlink and follow_symlinks is false; saline does not replace it "
+                     "(remove it first, or manage it with file.symlink)")
     _check_target(facts, "file", args.makedirs, assuming={"newfile": args.name})
+    path = facts.path  # the link's target when one was followed
     if facts.kind == "missing":
         # Salt's shapes: {"newfile": path} in a dry run, {"diff": "New file", "mode": "0640"} applied.
         changes: dict = {"diff": "New file", **({"mode": format_mode(args.mode)} if args.mode is not None else {})}
+        content = (args.contents or "").encode()
         step = WriteFileStep(
-            description=f"Create {args.name}", path=args.name, content=(args.contents or "").encode(),
+            description=f"Create {path}", path=path, content=content,
             mode=args.mode, user=args.user, group=args.group, makedirs=args.makedirs, dir_mode=args.parents_mode(),
         )
-        return Plan(steps=[step], changes=changes, test_changes={"newfile": args.name})
+        return Plan(steps=[*_checked_and_kept(args, facts, content), step], changes=changes,
+                    test_changes={"newfile": args.name})
 
     changes = attr_changes(facts, args.mode, args.user, args.group)
     wanted = None if args.contents is None or not args.replace else args.contents.encode()
@@ -262,10 +346,11 @@ def managed(args: ManagedArgs, facts: FileFacts) -> Plan:
         # A write sets every owner field; fill the unrequested one from the file so it is kept.
         user = args.user or (facts.user if args.group else None)
         group = args.group or (facts.group if args.user else None)
-        steps.append(WriteFileStep(description=f"Write {args.name}", path=args.name, content=wanted,
+        steps += _checked_and_kept(args, facts, wanted)
+        steps.append(WriteFileStep(description=f"Write {path}", path=path, content=wanted,
                                    mode=args.mode, user=user, group=group))
     elif changes:
-        steps.append(SetAttrsStep(description=f"Set {', '.join(changes)} of {args.name}", path=args.name,
+        steps.append(SetAttrsStep(description=f"Set {', '.join(changes)} of {path}", path=path,
                                   mode=args.mode, user=args.user, group=args.group))
     return Plan(steps=steps, changes=changes, comment=f"File {args.name} is in the correct state")
 

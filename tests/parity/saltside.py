@@ -74,6 +74,10 @@ class Side:
 
 
 class Salt(Side):
+    @property
+    def backups(self) -> Path:
+        return self.base / "salt-root" / "var" / "cache" / "salt" / "minion" / "file_backup"
+
     def apply(self, test: bool = False) -> dict[str, Any]:
         return self.call("state.apply", "case", f"test={test}")
 
@@ -99,8 +103,14 @@ class Salt(Side):
 
 
 class Saline(Side):
+    @property
+    def backups(self) -> Path:
+        """backup: minion's directory (Salt's is cachedir/file_backup under its root_dir)."""
+        return self.base / "file_backup"
+
     def apply(self, test: bool = False) -> dict[str, Any]:
         argv = [sys.executable, "-m", "saline.states.call", "--out", "salt-json", "--id", "node1",
+                "--backup-dir", str(self.backups),
                 "--pillar-root", str(self.base / "pillar"), *(["--test"] if test else []), str(self.states), "case"]
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=120)
         try:

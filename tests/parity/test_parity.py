@@ -545,3 +545,34 @@ def test_file_recurse(sides) -> None:
     assert saline[key]["changes"] == salt[key]["changes"]
     assert (sides[1].out / "site/index.html").read_text() == "hello node1 hi\n"
     assert (sides[1].out / "kept/one.conf").read_text() == "edited by hand\n"
+
+
+def test_file_managed_check_cmd_backup_and_symlinks(sides) -> None:
+    """check_cmd passing and failing (the file left as it was), backup: minion (the old file in
+    the backup directory, Salt's name), and a root-owned link followed to its target."""
+    def setup(out: Path) -> None:
+        (out / "sudoers").write_text("old\n")
+        (out / "checked").write_text("old\n")
+        (out / "real.conf").write_text("before\n")
+        (out / "link.conf").symlink_to("real.conf")
+
+    applied = same_everywhere(sides, """
+        {out}/sudoers:
+          file.managed:
+            - contents: root ALL=(ALL) ALL
+            - check_cmd: grep -q ALL=
+            - backup: minion
+        {out}/checked:
+          file.managed:
+            - contents: broken
+            - check_cmd: grep -q ALL=
+        {out}/link.conf:
+          file.managed:
+            - contents: after
+    """, setup=setup)
+    for side in sides:
+        (kept,) = [p for p in side.backups.rglob("sudoers_*")]
+        assert kept.read_text() == "old\n" and kept.parent.name == side.out.name
+        assert (side.out / "link.conf").is_symlink() and (side.out / "real.conf").read_text() == "after\n"
+    key = "file_|-OUT/checked_|-OUT/checked_|-managed"
+    assert applied["saline"][key]["comment"] == applied["salt"][key]["comment"] == "check_cmd execution failed"

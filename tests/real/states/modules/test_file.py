@@ -84,9 +84,10 @@ def test_managed_refusals_leave_the_root_alone(root, runner, args, match):
     assert_refused("file.managed", args, runner, tree_snapshot(root), match)
 
 
-def test_managed_refuses_a_symlink(root, runner):
+def test_managed_refuses_a_symlink_with_follow_symlinks_false(root, runner):
     (root / "etc/link").symlink_to("motd")
-    assert_refused("file.managed", {"name": "/etc/link", "contents": "x"}, runner, tree_snapshot(root), "symlink")
+    assert_refused("file.managed", {"name": "/etc/link", "contents": "x", "follow_symlinks": False}, runner,
+                   tree_snapshot(root), "follow_symlinks is false")
 
 
 def test_directory_full_cycle(root, runner):
