@@ -5,11 +5,14 @@ transaction each was a commit per return. ``server.py`` adds each verified retur
 and, after each batch of frames from the agent socket (at most 1,000 frames or 20 ms),
 calls ``flush``: one ``executemany`` in one transaction, then the acks — an ack still
 means "stored", so the agent drops its spooled copy only after the commit — then the
-waiting clients are told.
+waiting clients are told. The statuses of the jobs this master published are kept in
+memory until their timeout (plus grace), so a return costs no lookup either; a late
+return, or one for a job from before a restart, is looked up in the database.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from saline.protocol.codec import pack
@@ -29,11 +32,29 @@ class ReturnBatch:
         self.jobs = jobs
         self._bodies: dict[tuple[str, str], tuple[ReturnBody, bool]] = {}
         self._acks: list[tuple[bytes, str]] = []
+        # jid → (until, agent → status): the return rows of jobs published here, while they run.
+        self._open: dict[str, tuple[float, dict[str, str]]] = {}
+
+    def opened(self, jid: str, statuses: dict[str, str], until: float) -> None:
+        """A job was just published with these return rows; keep them in memory until ``until``."""
+        now = time.time()
+        for old in [j for j, (end, _) in self._open.items() if end <= now]:
+            del self._open[old]
+        self._open[jid] = (until, dict(statuses))
+
+    def mark(self, jid: str, agent_id: str, status: str) -> None:
+        """A return row of a published job changed (the agent was not reachable after all)."""
+        entry = self._open.get(jid)
+        if entry is not None and agent_id in entry[1]:
+            entry[1][agent_id] = status
 
     def status(self, jid: str, agent_id: str) -> str | None:
         """The return row's status, counting this batch (None: the job was never sent to the agent)."""
         if (jid, agent_id) in self._bodies:
             return "returned"
+        entry = self._open.get(jid)
+        if entry is not None and time.time() < entry[0]:
+            return entry[1].get(agent_id)
         return self.jobs.return_status(jid, agent_id)
 
     def add(self, rid: bytes, body: ReturnBody, was_pending: bool) -> None:
@@ -51,6 +72,8 @@ class ReturnBatch:
         self._bodies, self._acks = {}, []
         if bodies:
             self.jobs.store_returns([b for b, _ in bodies.values()])
+            for jid, agent_id in bodies:
+                self.mark(jid, agent_id, "returned")
         frames: dict[str, bytes] = {}  # the acks of one job are the same bytes for every agent
         out = Flushed()
         for rid, jid in acks:

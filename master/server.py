@@ -49,7 +49,7 @@ from .returns import checked as checked_return
 from .events.intake import EventIntake
 from .events.store import EventStore
 from .schedule.scheduler import DriftScheduler
-from .jobstore import JobStore
+from .jobstore import RETURN_GRACE, JobStore
 from .keystore import KeyStore
 from .maintenance.service import MaintenanceService
 from .presence import PresenceTable
@@ -59,6 +59,7 @@ from .zap import AGENT_DOMAIN, ZapHandler
 log = logging.getLogger("saline.master")
 
 DRAIN_SECONDS = 0.02
+_NOBLOCK, _MORE_NOBLOCK = int(zmq.NOBLOCK), int(zmq.SNDMORE | zmq.NOBLOCK)
 
 
 @dataclass
@@ -266,7 +267,9 @@ class Master:
 
     def _send_frame(self, routing_id: bytes, frame: bytes) -> bool:
         try:
-            self.agent_sock.send_multipart([routing_id, frame], zmq.NOBLOCK)
+            # send_multipart's enum arithmetic per part was ~2% of a 10,000-agent round.
+            self.agent_sock.send(routing_id, _MORE_NOBLOCK)
+            self.agent_sock.send(frame, _NOBLOCK)
             return True
         except (zmq.Again, zmq.ZMQError) as exc:  # EHOSTUNREACH with router_mandatory: peer gone
             log.debug("could not send a frame to %r: %s", routing_id, exc)
@@ -377,9 +380,11 @@ class Master:
         initial = {aid: ("pending" if aid in frames else "not_connected") for aid in agents}
         self.jobs.create(jid, fun, args, stored_kwargs if stored_kwargs is not None else kwargs_for(agents[0]),
                          target, timeout, initial)
+        self.returns.opened(jid, initial, now + timeout + RETURN_GRACE)
         for aid, frame in frames.items():
             if not self._send_frame(self.presence.get(aid).routing_id, frame):
                 self.conn.execute("UPDATE returns SET status='not_connected' WHERE jid=? AND agent_id=?", (jid, aid))
+                self.returns.mark(jid, aid, "not_connected")
         log.info("published %s %s to %d agent(s)", jid, fun, len(agents))
         return jid
 

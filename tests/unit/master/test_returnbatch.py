@@ -66,3 +66,24 @@ def test_the_plain_job_is_what_the_models_dump(jobs):
     for now in (None, time.time() + 3600):  # n2 pending, then no_return
         assert jobs.get_plain(jid, now) == jobs.get(jid, now).model_dump(mode="python")
     assert jobs.get_plain(new_jid()) is None and jobs.get(new_jid()) is None
+
+
+def test_a_published_job_answers_from_memory_until_its_timeout(jobs, monkeypatch):
+    jid = new_jid()
+    statuses = {"n1": "pending", "n2": "pending"}
+    jobs.create(jid, "test.ping", [], {}, "n*", 30, statuses)
+    batch = ReturnBatch(jobs)
+    batch.opened(jid, statuses, until=time.time() + 30)
+    batch.mark(jid, "n2", "not_connected")
+    looked_up = []
+    real = jobs.return_status
+    monkeypatch.setattr(jobs, "return_status", lambda j, a: looked_up.append((j, a)) or real(j, a))
+    assert (batch.status(jid, "n1"), batch.status(jid, "n2"), batch.status(jid, "n9")) == \
+        ("pending", "not_connected", None)
+    batch.add(b"r1", _ret(jid, "n1"), was_pending=True)
+    batch.flush()
+    assert batch.status(jid, "n1") == "returned"
+    assert looked_up == []  # no query per return while the job runs
+    # After its timeout (a late return) the database answers.
+    batch.opened(jid, statuses, until=time.time() - 1)
+    assert batch.status(jid, "n1") == "returned" and looked_up == [(jid, "n1")]
