@@ -9,6 +9,7 @@ the data, so ``saline apply`` and ``saline jobs show`` never meet it.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 from pydantic import ValidationError
@@ -28,7 +29,25 @@ def _state_apply(data: Any) -> None:
 SHAPES: dict[str, Callable[[Any], None]] = {"state.apply": _state_apply}
 
 
+# SQLite's INTEGER: msgpack carries up to 2**64-1, and one retcode past this raised
+# OverflowError in the batch's executemany, which ended the master's loop.
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def _unstorable(body: ReturnBody) -> str | None:
+    if not INT64[0] <= body.retcode <= INT64[1]:
+        return f"retcode {body.retcode} is not a 64-bit integer"
+    if not (math.isfinite(body.started_at) and math.isfinite(body.finished_at)):
+        return "started_at/finished_at are not finite numbers"
+    return None
+
+
 def checked(body: ReturnBody) -> ReturnBody:
+    bad = _unstorable(body)
+    if bad is not None:
+        return body.model_copy(update={"success": False, "retcode": 1, "data": None, "started_at": 0.0,
+                                       "finished_at": 0.0,
+                                       "error": f"malformed {body.fun} return refused by the master: {bad}"})
     validate = SHAPES.get(body.fun)
     if validate is None or body.data is None:
         return body

@@ -353,8 +353,9 @@ class Master:
         """Commit this batch's returns in one transaction, then ack them, then tell the waiters."""
         try:
             done = self.returns.flush()
-        except sqlite3.Error as exc:  # not acked: the agents resend them from their spools
-            log.error("storing a batch of returns failed (%s); they are not acked and will be resent", exc)
+        except Exception as exc:  # not acked: the agents resend them; the loop must go on (all agents hang on it)
+            log.error("storing a batch of returns failed (%s); they are not acked and will be resent", exc,
+                      exc_info=not isinstance(exc, sqlite3.Error))
             return
         for rid, frame in done.acks:
             self._send_frame(rid, frame)

@@ -126,7 +126,7 @@ class EventBody(Strict):
     # The agent's own durable event counter: never reused (SQLite AUTOINCREMENT in the
     # agent's spool), so (agent, seq) identifies an event across restarts of the agent,
     # the master and Pacemaker (whose CRM_alert_node_sequence restarts at 1).
-    seq: int = Field(ge=1)
+    seq: int = Field(ge=1, le=2**63 - 1)  # stored as SQLite's 64-bit INTEGER
     tag: EventTag
     data: dict[str, Any] = Field(default_factory=dict)
     at: float
