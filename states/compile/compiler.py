@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from saline.protocol.codec import describe_validation_error
 
 from saline.states.engine.apply import StateArgsError, lookup, validate_args
+from saline.states.compile.accumulate import add_accumulated
 from saline.states.compile.cleankeep import add_clean_keep
 from saline.states.compile.compiled import CompiledRun, CompiledState, plain_data_problem
 from saline.states.compile.declarations import Declaration, Ref, exclude_declarations, extend_declarations, parse_sls
@@ -217,6 +218,7 @@ class _Compiler:
             for d, i, (a, error), reqs, rank in zip(decls, ids, compiled, lists, salt_order(decls))
         ]
         add_clean_keep(states)
+        add_accumulated(states)
         try:
             return CompiledRun(agent_id=self.agent_id, states=states)
         except ValidationError as exc:

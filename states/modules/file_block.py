@@ -1,5 +1,6 @@
 """file.blockreplace (Salt's names, arguments and return): a block of text between two marker
-lines, the edit itself in :mod:`saline.states.system.blockedit`.
+lines, the edit itself in :mod:`saline.states.system.blockedit`; and file.accumulated, whose
+text the compiler adds to the blockreplace's content (:mod:`saline.states.compile.accumulate`).
 
 As Salt: the file must exist; the old file is kept next to it as ``NAME.bak`` (``backup``: a
 suffix, or false for none) when the block changes; ``changes`` is ``{"diff": …}`` (a diff
@@ -14,7 +15,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, model_validator
 
-from saline.states.engine.base import Plan, Refuse, StateArgs, WriteFileStep, state_function
+from saline.states.engine.base import Facts, Plan, Refuse, StateArgs, WriteFileStep, state_function
 from saline.states.engine.paths import NodePath
 from saline.states.engine.textdiff import decode_text
 from saline.states.modules.file import FileFacts, file_facts
@@ -100,3 +101,19 @@ def blockreplace(args: BlockReplaceArgs, facts: FileFacts) -> Plan:
     steps.append(WriteFileStep(description=f"Edit the marked block in {args.name}", path=args.name,
                                content=new.encode()))
     return Plan(steps=steps, changes={"diff": diff if args.show_changes else True})
+
+
+class AccumulatedArgs(StateArgs):
+    name: str = Field(min_length=1)  # the accumulator's name
+    filename: NodePath
+    text: str | list[str]
+
+
+class NoFacts(Facts):
+    pass
+
+
+@state_function("file.accumulated", AccumulatedArgs, facts=lambda args, ctx: NoFacts())
+def accumulated(args: AccumulatedArgs, facts: NoFacts) -> Plan:
+    """Text for the file.blockreplace of ``filename`` that requires it (added when compiling)."""
+    return Plan(comment=f"Accumulator {args.name} for file {args.filename} was charged by text")

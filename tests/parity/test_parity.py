@@ -576,3 +576,43 @@ def test_file_managed_check_cmd_backup_and_symlinks(sides) -> None:
         assert (side.out / "link.conf").is_symlink() and (side.out / "real.conf").read_text() == "after\n"
     key = "file_|-OUT/checked_|-OUT/checked_|-managed"
     assert applied["saline"][key]["comment"] == applied["salt"][key]["comment"] == "check_cmd execution failed"
+
+
+def test_file_accumulated_into_blockreplace(sides) -> None:
+    """Accumulated lines from several states (one repeated) join the block's content; an
+    accumulator tied to no file state fails only itself."""
+    def setup(out: Path) -> None:
+        (out / "hosts").write_text("127.0.0.1 localhost\n# BEGIN cluster\n# END cluster\n")
+
+    applied = same_everywhere(sides, """
+        hosts-block:
+          file.blockreplace:
+            - name: {out}/hosts
+            - marker_start: '# BEGIN cluster'
+            - marker_end: '# END cluster'
+            - content: '# nodes'
+            - backup: false
+        node1-line:
+          file.accumulated:
+            - name: cluster
+            - filename: {out}/hosts
+            - text: 10.0.0.1 node1
+            - require_in:
+              - file: hosts-block
+        node2-lines:
+          file.accumulated:
+            - name: cluster
+            - filename: {out}/hosts
+            - text: [10.0.0.2 node2, 10.0.0.1 node1]
+            - require_in:
+              - file: hosts-block
+        orphan:
+          file.accumulated:
+            - name: lonely
+            - filename: {out}/hosts
+            - text: never
+    """, setup=setup)
+    assert (sides[1].out / "hosts").read_text() == \
+        "127.0.0.1 localhost\n# BEGIN cluster\n# nodes\n10.0.0.1 node1\n10.0.0.2 node2\n# END cluster\n"
+    key = "file_|-hosts-block_|-OUT/hosts_|-blockreplace"
+    assert applied["saline"][key]["changes"] == applied["salt"][key]["changes"]
