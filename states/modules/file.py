@@ -173,8 +173,29 @@ def _text_of(facts: FileFacts) -> str:
         raise Refuse(str(exc)) from None
 
 
-def edit_plan(facts: FileFacts, edit: Callable[[str], str], *, create: bool = False, makedirs: bool = False) -> Plan:
-    """Plan for the line-editing functions: read the text, edit it, write it back if it differs."""
+def _suffix(value: str) -> str:
+    if not value or "/" in value:
+        raise ValueError(f"backup {value!r} must be a file name suffix like '.bak'")
+    return value
+
+
+# Salt's ``backup`` of the editing functions (file.replace, blockreplace, comment, uncomment):
+# a suffix, the old file kept next to it as NAME + suffix, or false for none.
+Backup = Annotated[str, AfterValidator(_suffix)] | bool
+
+
+def backup_steps(facts: FileFacts, backup: str | bool) -> list[Step]:
+    """The step keeping the file as it was before an edit as ``NAME.bak`` (none for false or a new file)."""
+    if not isinstance(backup, str) or facts.kind != "file":
+        return []
+    return [WriteFileStep(description=f"Keep the old {facts.path} as {facts.path}{backup}", path=facts.path + backup,
+                          content=facts.content or b"", mode=facts.mode, user=facts.user, group=facts.group)]
+
+
+def edit_plan(facts: FileFacts, edit: Callable[[str], str], *, create: bool = False, makedirs: bool = False,
+              backup: str | bool = False) -> Plan:
+    """Plan for the line-editing functions: read the text, edit it, write it back if it differs
+    (after keeping the old file as NAME + ``backup``, when one is given)."""
     if facts.kind == "missing":
         if not create:
             raise Refuse(f"{facts.path} does not exist")
@@ -192,7 +213,7 @@ def edit_plan(facts: FileFacts, edit: Callable[[str], str], *, create: bool = Fa
         return Plan(comment=f"File {facts.path} is in the correct state")
     verb = "Create" if old is None else "Edit"
     return Plan(
-        steps=[WriteFileStep(description=f"{verb} {facts.path}", path=facts.path, content=new.encode(), makedirs=makedirs)],
+        steps=[*backup_steps(facts, backup), WriteFileStep(description=f"{verb} {facts.path}", path=facts.path, content=new.encode(), makedirs=makedirs)],
         changes={"diff": unified_diff(facts.path, old, new)},
     )
 
@@ -472,12 +493,14 @@ class CommentArgs(StateArgs):
     regex: Regex
     char: str = Field(default="#", min_length=1)
     ignore_missing: bool = False
+    backup: Backup = ".bak"
 
 
 class UncommentArgs(StateArgs):
     name: NodePath
     regex: Regex
     char: str = Field(default="#", min_length=1)
+    backup: Backup = ".bak"
 
 
 @state_function("file.comment", CommentArgs, facts=file_facts)
@@ -485,10 +508,11 @@ def comment(args: CommentArgs, facts: FileFacts) -> Plan:
     """Comment out every logical line (backslash continuations included) matching ``regex``."""
     if facts.kind == "missing" and args.ignore_missing:
         return Plan(comment=f"{args.name} does not exist; ignore_missing is set")
-    return edit_plan(facts, lambda text: comment_text(text, args.regex, args.char, ignore_missing=args.ignore_missing))
+    return edit_plan(facts, lambda text: comment_text(text, args.regex, args.char, ignore_missing=args.ignore_missing),
+                     backup=args.backup)
 
 
 @state_function("file.uncomment", UncommentArgs, facts=file_facts)
 def uncomment(args: UncommentArgs, facts: FileFacts) -> Plan:
     """Uncomment every logical line matching ``regex`` (the regex does not include ``char``)."""
-    return edit_plan(facts, lambda text: uncomment_text(text, args.regex, args.char))
+    return edit_plan(facts, lambda text: uncomment_text(text, args.regex, args.char), backup=args.backup)

@@ -18,8 +18,7 @@ from pydantic import AfterValidator, Field, model_validator
 from saline.states.engine.base import Facts, Plan, Refuse, StateArgs, WriteFileStep, state_function
 from saline.states.engine.paths import NodePath
 from saline.states.engine.textdiff import decode_text
-from saline.states.modules.file import FileFacts, file_facts
-from saline.states.modules.file_edits import _suffix
+from saline.states.modules.file import Backup, FileFacts, backup_steps, file_facts
 from saline.states.system.blockedit import replace_block
 from saline.states.system.lineedit import EditError, check_regex
 
@@ -40,7 +39,7 @@ class BlockReplaceArgs(StateArgs):
     prepend_if_not_found: bool = False
     insert_before_match: Annotated[str | None, AfterValidator(check_regex)] = None
     insert_after_match: Annotated[str | None, AfterValidator(check_regex)] = None
-    backup: Annotated[str, AfterValidator(_suffix)] | bool = ".bak"
+    backup: Backup = ".bak"
     show_changes: bool = True
     append_newline: bool | None = None
     source: Annotated[str | list | None, AfterValidator(_no_source)] = None
@@ -93,11 +92,7 @@ def blockreplace(args: BlockReplaceArgs, facts: FileFacts) -> Plan:
     diff = salt_diff(old, new)
     if not diff:
         return Plan(comment="No changes needed to be made")
-    steps = []
-    if isinstance(args.backup, str):
-        steps.append(WriteFileStep(description=f"Keep the old {args.name} as {args.name}{args.backup}",
-                                   path=args.name + args.backup, content=facts.content or b"", mode=facts.mode,
-                                   user=facts.user, group=facts.group))
+    steps = backup_steps(facts, args.backup)
     steps.append(WriteFileStep(description=f"Edit the marked block in {args.name}", path=args.name,
                                content=new.encode()))
     return Plan(steps=steps, changes={"diff": diff if args.show_changes else True})

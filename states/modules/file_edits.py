@@ -13,9 +13,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from saline.states.engine.base import Plan, Refuse, RemoveStep, StateArgs, SymlinkStep, WriteFileStep, state_function
+from saline.states.engine.base import Plan, Refuse, RemoveStep, StateArgs, SymlinkStep, state_function
 from saline.states.engine.paths import NodePath
-from saline.states.modules.file import FileFacts, _refuse_missing_parent, edit_plan, file_facts
+from saline.states.modules.file import Backup, FileFacts, _refuse_missing_parent, edit_plan, file_facts
 from saline.states.system.lineedit import append as append_text, check_regex, replace as replace_text
 
 
@@ -38,12 +38,6 @@ def append(args: AppendArgs, facts: FileFacts) -> Plan:
     return edit_plan(facts, lambda text: append_text(text, args.text), create=True, makedirs=args.makedirs)
 
 
-def _suffix(value: str) -> str:
-    if not value or "/" in value:
-        raise ValueError(f"backup {value!r} must be a file name suffix like '.bak'")
-    return value
-
-
 class ReplaceArgs(StateArgs):
     name: NodePath
     pattern: Annotated[str, AfterValidator(check_regex)]
@@ -55,8 +49,7 @@ class ReplaceArgs(StateArgs):
     prepend_if_not_found: bool = False
     not_found_content: str | None = None
     ignore_if_missing: bool = False
-    # Salt keeps the file as it was before the edit next to it, NAME.bak; false for none.
-    backup: Annotated[str, AfterValidator(_suffix)] | bool = ".bak"
+    backup: Backup = ".bak"
 
     def regex_flags(self) -> int:
         if isinstance(self.flags, int):
@@ -73,15 +66,10 @@ def replace(args: ReplaceArgs, facts: FileFacts) -> Plan:
     if facts.kind == "missing" and args.ignore_if_missing:
         return Plan(comment=f"{args.name} does not exist; ignore_if_missing is set")
     flags = args.regex_flags()
-    plan = edit_plan(facts, lambda text: replace_text(
+    return edit_plan(facts, lambda text: replace_text(
         text, args.pattern, args.repl, count=args.count, flags=flags, append_if_not_found=args.append_if_not_found,
-        prepend_if_not_found=args.prepend_if_not_found, not_found_content=args.not_found_content))
-    if plan.steps and isinstance(args.backup, str) and args.backup and facts.kind == "file":
-        keep = WriteFileStep(description=f"Keep the old {args.name} as {args.name}{args.backup}",
-                             path=args.name + args.backup, content=facts.content or b"", mode=facts.mode,
-                             user=facts.user, group=facts.group)
-        plan.steps.insert(0, keep)
-    return plan
+        prepend_if_not_found=args.prepend_if_not_found, not_found_content=args.not_found_content),
+        backup=args.backup)
 
 
 class SymlinkArgs(StateArgs):

@@ -86,12 +86,14 @@ def _logical_groups(bodies: list[str], char: str) -> Iterator[range]:
 
 def _edit_matching_groups(text: str, regex: str, char: str, edit: Callable[[str], str]) -> tuple[str, bool]:
     """Apply ``edit`` to every physical line of each logical line where ``regex`` matches the
-    uncommented text; also say whether anything matched."""
+    uncommented text; also say whether anything matched. As Salt's comment_line, the regex
+    matches from the start of the line's text (``re.match``; indentation and the comment
+    char skipped), so ``regex: pam_motd`` does not touch ``session optional pam_motd.so``."""
     pattern = _compile(regex, "regex")
     lines = Lines.of(text)
     found = False
     for group in _logical_groups(lines.bodies, char):
-        if any(pattern.search(_uncommented(lines.bodies[i], char)) for i in group):
+        if any(pattern.match(_uncommented(lines.bodies[i], char).lstrip(" \t")) for i in group):
             found = True
             for i in group:
                 lines.bodies[i] = edit(lines.bodies[i])
@@ -102,7 +104,9 @@ def comment(text: str, regex: str, char: str = "#", *, ignore_missing: bool = Fa
     """Prefix ``char`` to every line of each logical line where ``regex`` matches."""
     new, found = _edit_matching_groups(text, regex, char, lambda ln: ln if _is_commented(ln, char) else char + ln)
     if not found and not ignore_missing:
-        raise EditError(f"pattern {regex!r} not found (set ignore_missing: true to accept that)")
+        raise EditError(f"pattern {regex!r} not found at the start of any line (as in Salt, the regex "
+                        f"matches from a line's start: write '.*{regex}' to match within lines; "
+                        f"set ignore_missing: true to accept no match)")
     return new
 
 
@@ -110,7 +114,8 @@ def uncomment(text: str, regex: str, char: str = "#") -> str:
     """Remove ``char`` from every commented line of each logical line where ``regex`` matches."""
     new, found = _edit_matching_groups(text, regex, char, lambda ln: _uncommented(ln, char))
     if not found:
-        raise EditError(f"pattern {regex!r} not found, commented or not")
+        raise EditError(f"pattern {regex!r} not found at the start of any line, commented or not (as in Salt, "
+                        f"the regex matches from a line's start, after the comment char)")
     return new
 
 

@@ -319,9 +319,14 @@ def test_failhard_stops_the_run(sides) -> None:
 
 
 def test_file_append_replace_symlink(sides) -> None:
+    """Also file.comment/uncomment, which keep the old file as NAME.bak by default and match
+    the regex from a line's start, as Salt's (``pam_motd`` alone fails the state)."""
     def setup(out: Path) -> None:
         (out / "profile").write_text("export A=1\nexport B=2\n")
         (out / "sshd").write_text("PermitRootLogin yes\nX 1\n")
+        (out / "fstab").write_text("#tmpfs /tmp tmpfs 0 0\n/dev/sda1 / ext4 0 1\n")
+        (out / "login").write_text("session optional pam_motd.so\n")
+        (out / "nobackup").write_text("session optional pam_motd.so\n")
 
     same_everywhere(sides, """
         {out}/profile:
@@ -345,6 +350,21 @@ def test_file_append_replace_symlink(sides) -> None:
         {out}/link:
           file.symlink:
             - target: /usr/bin/vim
+        {out}/fstab:
+          file.uncomment:
+            - regex: tmpfs
+        {out}/login:
+          file.comment:
+            - regex: ^session.*pam_motd
+        {out}/nobackup:
+          file.comment:
+            - regex: session.*pam_motd
+            - backup: false
+        unanchored:
+          file.comment:
+            - name: {out}/nobackup
+            - regex: pam_motd
+            - order: 1
     """, setup=setup)
 
 

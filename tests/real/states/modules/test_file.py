@@ -151,9 +151,12 @@ def test_comment_full_cycle_on_the_lvm2_udev_rule(root, runner):
     applied = assert_full_cycle("file.comment", args, runner, tree_snapshot(root))
     assert "+#\tRUN+=" in applied.changes["diff"]
     assert all(ln.startswith("#") for ln in (rules / "85-lvm2.rules").read_text().splitlines() if ln)
-    # And back: uncomment restores the package's file byte for byte.
-    assert_full_cycle("file.uncomment", args, runner, tree_snapshot(root))
+    # Salt's default backup: the file as it was, next to it.
+    assert (rules / "85-lvm2.rules.bak").read_bytes() == (FIXTURES / "85-lvm2.rules").read_bytes()
+    # And back: uncomment restores the package's file byte for byte (no backup asked this time).
+    assert_full_cycle("file.uncomment", {**args, "backup": False}, runner, tree_snapshot(root))
     assert (rules / "85-lvm2.rules").read_bytes() == (FIXTURES / "85-lvm2.rules").read_bytes()
+    assert (rules / "85-lvm2.rules.bak").read_bytes() == (FIXTURES / "85-lvm2.rules").read_bytes()
 
 
 def test_comment_refusals(root, runner):

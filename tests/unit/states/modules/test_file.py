@@ -109,6 +109,19 @@ def test_comment_covers_the_whole_continued_udev_rule():
     assert uncomment(out, LVM_RULE_REGEX) == UDEV_RULE  # exact round trip
 
 
+def test_comment_regex_matches_from_the_line_start_as_salts():
+    """Salt's comment_line uses re.match: ``pam_motd`` is not found in ``session … pam_motd.so``
+    (Salt fails the state "Pattern not found"); indentation and the comment char are skipped."""
+    text = "session optional pam_motd.so\n  indented yes\n# spaced = 1\n"
+    with pytest.raises(EditError, match="not found"):
+        comment(text, "pam_motd")
+    assert comment(text, "session.*pam_motd") == "#session optional pam_motd.so\n  indented yes\n# spaced = 1\n"
+    assert comment(text, "indented") == "session optional pam_motd.so\n#  indented yes\n# spaced = 1\n"
+    assert uncomment(text, "spaced") == "session optional pam_motd.so\n  indented yes\n spaced = 1\n"
+    with pytest.raises(EditError, match="not found"):
+        uncomment(text, "= 1")
+
+
 def test_comment_matching_the_continuation_line_comments_the_whole_rule():
     out = comment(UDEV_RULE, r"RUN\+=\"watershed")
     assert [ln.startswith("#") for ln in out.splitlines()[-2:]] == [True, True]
