@@ -17,7 +17,7 @@ CLEANERS = ("file.directory", "file.recurse")
 def _paths(state: CompiledState) -> list[str]:
     if state.fun == "file.recurse":
         top = state.name.rstrip("/")
-        return [f"{top}/{rel}" for rel in (state.args.get("files") or {})] + \
+        return [f"{top}/{rel}" for rel in [*(state.args.get("files") or {}), *(state.args.get("binary_files") or {})]] + \
                [f"{top}/{rel}" for rel in (state.args.get("dirs") or [])]
     return [state.name]
 

@@ -9,11 +9,13 @@ walks the directory in its state roots, selects files as Salt 3008 does (``inclu
 Bounded: at most :data:`MAX_FILES` files and :data:`MAX_BYTES` of text per state (the job
 must also fit the agent's ``max_frame``, checked when the job is made). Refused at compile
 time, saying what to do: a link in the source tree that leaves the state root or points at
-a directory, a file that is not UTF-8 text, ``keep_symlinks: true``.
+a directory, ``keep_symlinks: true``. A file that is not UTF-8 text is sent as bytes
+(``binary_files``, base64) and never rendered.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -110,24 +112,28 @@ def inline_tree(args: dict[str, Any], roots: Sequence[Path], env: jinja2.Environ
         raise CompileError(f"{where}: source: {len(chosen)} files, over file.recurse's limit of {MAX_FILES} per state "
                            "(narrow it with include_pat/exclude_pat, or split it into several states)")
     files: dict[str, str] = {}
+    binary: dict[str, str] = {}
     size = 0
     for rel, real in chosen:
         _check_allowed(roots, f"{SALT_URL}{rel}", real, allowed, where)
+        data = real.read_bytes()
+        size += len(data)
+        if size > MAX_BYTES:
+            raise CompileError(f"{where}: source: the files add up to more than {MAX_BYTES // (1024 * 1024)} MiB, "
+                               "over file.recurse's limit per state (split it, or ship big files in a package)")
         try:
-            text = real.read_text(encoding="utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError:
-            raise CompileError(f"{where}: source: {real} is not UTF-8 text (binary files are not supported; "
-                               "exclude it with exclude_pat and ship it in a package)") from None
+            binary[rel] = base64.b64encode(data).decode("ascii")  # sent as is, never rendered
+            continue
         if template is not None:
             try:
                 text = render_text(env, text, {**context, **variables}, f"{where}: source {real}")
             except CompileError as exc:
                 raise SourceUnavailable(str(exc)) from None
-        size += len(text.encode())
-        if size > MAX_BYTES:
-            raise CompileError(f"{where}: source: the files add up to more than {MAX_BYTES // (1024 * 1024)} MiB, "
-                               "over file.recurse's limit per state (split it, or ship big files in a package)")
         files[rel] = text
+    if binary:
+        args["binary_files"] = binary
     args["files"] = files
     if taken.get("include_empty"):
         args["dirs"] = [rel for rel in subdirs if selected(rel)]

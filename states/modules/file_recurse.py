@@ -15,10 +15,11 @@ A file, link or directory in the way of what the tree needs is replaced with ``c
 
 from __future__ import annotations
 
+import base64
 from pathlib import PurePosixPath
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from saline.states.engine import safetree
 from saline.states.engine.base import (
@@ -63,6 +64,8 @@ class RecurseArgs(StateArgs):
     name: NodePath
     # Filled by the master from source: (path below the target → text); see recurse_sources.
     files: dict[Rel, str] = Field(default_factory=dict)
+    # Files that are not UTF-8 text, base64 (never rendered), from the master the same way.
+    binary_files: dict[Rel, str] = Field(default_factory=dict)
     dirs: list[Rel] = Field(default_factory=list)  # include_empty: directories with nothing selected in them
     user: str | None = None
     group: str | None = None
@@ -74,16 +77,33 @@ class RecurseArgs(StateArgs):
     keep: list[NodePath] = Field(default_factory=list)  # from the compiler, as file.directory's
     mode: Annotated[Any, AfterValidator(_no_mode)] = None
 
-    @field_validator("files")
+    @field_validator("binary_files")
     @classmethod
-    def _files_from_the_master(cls, value: dict[str, str]) -> dict[str, str]:
-        names = set(value)
-        for rel in value:
+    def _base64(cls, value: dict[str, str]) -> dict[str, str]:
+        for rel, data in value.items():
+            try:
+                base64.b64decode(data, validate=True)
+            except ValueError:
+                raise ValueError(f"binary_files: {rel!r} is not base64") from None
+        return value
+
+    @model_validator(mode="after")
+    def _files_from_the_master(self) -> "RecurseArgs":
+        both = set(self.files) & set(self.binary_files)
+        if both:
+            raise ValueError(f"{sorted(both)[0]!r} is both a text and a binary file")
+        names = set(self.files) | set(self.binary_files)
+        for rel in names:
             parts = rel.split("/")
             clash = next(("/".join(parts[:n]) for n in range(1, len(parts)) if "/".join(parts[:n]) in names), None)
             if clash:
                 raise ValueError(f"{clash!r} is both a file and the directory of {rel!r}")
-        return value
+        return self
+
+    def contents(self) -> dict[str, bytes]:
+        """Every file of the tree and its bytes."""
+        return {**{rel: text.encode() for rel, text in self.files.items()},
+                **{rel: base64.b64decode(data) for rel, data in self.binary_files.items()}}
 
     def path(self, rel: str) -> str:
         return self.name if not rel else f"{self.name.rstrip('/')}/{rel}"
@@ -91,7 +111,7 @@ class RecurseArgs(StateArgs):
     def managed_dirs(self) -> list[str]:
         """Every directory the tree needs below the target, parents first ("" is the target)."""
         out = {""}
-        for rel in [*self.files, *(d + "/x" for d in self.dirs)]:
+        for rel in [*self.files, *self.binary_files, *(d + "/x" for d in self.dirs)]:
             parts = rel.split("/")[:-1]
             out.update("/".join(parts[:n]) for n in range(1, len(parts) + 1))
         return sorted(out, key=lambda r: (r.count("/") if r else -1, r))
@@ -108,14 +128,15 @@ def recurse_facts(args: RecurseArgs, ctx: StateContext) -> RecurseFacts:
     facts = RecurseFacts(**base.model_dump())
     if base.kind != "directory":
         return facts
-    depth = None if args.clean else 1 + max((rel.count("/") for rel in [*args.files, *args.dirs]), default=0)
+    names = [*args.files, *args.binary_files]
+    depth = None if args.clean else 1 + max((rel.count("/") for rel in [*names, *args.dirs]), default=0)
     try:
         facts.entries = [(e.rel, e.kind, e.mode, safetree.user_name(e.uid), safetree.group_name(e.gid))
                          for e in safetree.entries(ctx.runner.root, args.name, max_depth=depth)]
     except safetree.TreeTooLarge as exc:
         facts.too_large = str(exc)
         return facts
-    files = [rel for rel, kind, *_ in facts.entries if kind == "file" and rel in args.files]
+    files = [rel for rel, kind, *_ in facts.entries if kind == "file" and (rel in args.files or rel in args.binary_files)]
     facts.contents = safetree.read_files(ctx.runner.root, args.name, files, READ_LIMIT)
     return facts
 
@@ -172,8 +193,8 @@ def recurse(args: RecurseArgs, facts: RecurseFacts) -> Plan:
                                       user=args.user, group=args.group, **below))
             test_changes[path] = {path: diff}
             changes[path] = {path: diff, **diff}
-    for rel, text in args.files.items():
-        path, wanted = args.path(rel), text.encode()
+    for rel, wanted in args.contents().items():
+        path = args.path(rel)
         if rel in have and have[rel][0] != "file":
             replace(rel, "file")
         if rel not in have or rel in in_the_way:
@@ -186,7 +207,7 @@ def recurse(args: RecurseArgs, facts: RecurseFacts) -> Plan:
         old = facts.contents.get(rel)
         if args.replace and old != wanted:
             try:
-                diff["diff"] = salt_diff(decode_text(old, path), text) if old is not None else "Replace file"
+                diff["diff"] = salt_diff(decode_text(old, path), decode_text(wanted, path)) if old is not None else "Replace file"
             except ValueError:
                 diff["diff"] = "Replace binary file"
             _, _, cur_user, cur_group = have[rel]
@@ -197,7 +218,7 @@ def recurse(args: RecurseArgs, facts: RecurseFacts) -> Plan:
                                       user=args.user, group=args.group, **below))
         if diff:
             test_changes[path] = changes[path] = diff
-    own = [args.path(rel) for rel in [*args.files, *args.managed_dirs()] if rel]
+    own = [args.path(rel) for rel in [*args.files, *args.binary_files, *args.managed_dirs()] if rel]
     _, top = removals(args.name, own, args.keep, args.exclude_pat, facts.entries) if args.clean else ([], [])
     gone = sorted(set(top) | set(in_the_way))
     if gone:

@@ -3,6 +3,7 @@ cycle, clean, refusals, and a directory of the tree swapped for a symlink before
 
 from __future__ import annotations
 
+import base64
 import shutil
 from pathlib import Path
 
@@ -56,6 +57,16 @@ def test_updates_differing_files_and_cleans_what_it_does_not_manage(root):
     assert applied.changes["/srv/site/sub/a.txt"] == {"diff": "--- \n+++ \n@@ -1 +1 @@\n-stale\n+a\n"}
 
 
+def test_binary_files_are_written_byte_for_byte(root):
+    png = b"\x89PNG\r\n\x1a\n\xff\x00"
+    args = {"name": "/srv/site", "files": {"a.txt": "a\n"}, "binary_files": {"img/logo.png": base64.b64encode(png).decode()}}
+    assert_full_cycle("file.recurse", args, Runner(root=root), tree_snapshot(root))
+    assert (root / "srv/site/img/logo.png").read_bytes() == png
+    (root / "srv/site/img/logo.png").write_bytes(b"\xff\xfe old")
+    changed = assert_full_cycle("file.recurse", args, Runner(root=root), tree_snapshot(root))
+    assert changed.changes["/srv/site/img/logo.png"] == {"diff": "Replace binary file"}
+
+
 def test_replace_false_leaves_content_but_sets_attributes(root):
     (root / "srv/site").mkdir()
     (root / "srv/site/index.html").write_text("mine\n")
@@ -74,6 +85,8 @@ def test_replace_false_leaves_content_but_sets_attributes(root):
     (lambda r: None, {**ARGS, "files": {"../x": "x"}}, "plain path"),
     (lambda r: None, {**ARGS, "files": {"a": "x", "a/b": "y"}}, "both a file and the directory"),
     (lambda r: None, {**ARGS, "user": "no-such-user"}, "unknown user"),
+    (lambda r: None, {**ARGS, "binary_files": {"x": "not base64!"}}, "not base64"),
+    (lambda r: None, {**ARGS, "binary_files": {"index.html": ""}}, "both a text and a binary file"),
 ])
 def test_refusals_change_nothing(root, setup, args, match):
     setup(root)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from saline.states.compile import recurse_sources
 from saline.states.compile.compiler import CompileError
 from tests.unit.states.compile.test_compiler import by_id, compile_one, tree
 
-WEB = {"web/index.html": "id={{ grains['id'] }} {{ word }}\n", "web/sub/a.txt": "a\n", "web/sub/deep/d.txt": "d\n",
+WEB = {"web/index.html": "id={{ grains['id'] }} {{ word | default('-') }}\n", "web/sub/a.txt": "a\n", "web/sub/deep/d.txt": "d\n",
        "web/skip.bak": "b\n"}
 
 
@@ -38,7 +39,7 @@ def test_files_selected_rendered_and_inlined(tmp_path: Path) -> None:
     assert site["files"] == {"index.html": "id=node1 hi\n", "sub/a.txt": "a\n", "sub/deep/d.txt": "d\n"}
     assert site["dirs"] == ["empty", "sub", "sub/deep"] and site["exclude_pat"] == "*.bak"
     assert not {"source", "template", "context", "defaults", "include_empty"} & set(site)
-    assert states["/srv/shallow"].args["files"] == {"index.html": "id={{ grains['id'] }} {{ word }}\n", "sub/a.txt": "a\n"}
+    assert states["/srv/shallow"].args["files"] == {"index.html": WEB["web/index.html"], "sub/a.txt": "a\n"}
 
 
 def test_a_missing_source_fails_only_that_state(tmp_path: Path) -> None:
@@ -73,9 +74,10 @@ def test_links_leaving_the_roots_binary_files_and_size_are_refused(tmp_path: Pat
     os.unlink(tmp_path / "web/linkdir")
     os.symlink("sub/a.txt", tmp_path / "web/alias.txt")  # inside the root: followed, as Salt's file server
     assert by_id(compile_one(tmp_path, sls))["/srv/site"].args["files"]["alias.txt"] == "a\n"
-    (tmp_path / "web/logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\xff")
-    with pytest.raises(CompileError, match="not UTF-8 text"):
-        compile_one(tmp_path, sls)
+    (tmp_path / "web/logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\xff{{ x }}")
+    args = by_id(compile_one(tmp_path, sls + "    - template: jinja\n"))["/srv/site"].args
+    assert base64.b64decode(args["binary_files"]["logo.png"]) == b"\x89PNG\r\n\x1a\n\xff{{ x }}"  # not rendered
+    assert "logo.png" not in args["files"]
     os.unlink(tmp_path / "web/logo.png")
     monkeypatch.setattr(recurse_sources, "MAX_FILES", 3)
     with pytest.raises(CompileError, match="5 files, over file.recurse's limit of 3"):
