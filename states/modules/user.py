@@ -146,9 +146,15 @@ def user_facts(args: UserArgs, ctx: StateContext) -> UserFacts:
     facts = UserFacts(accounts=found, root=str(root))
     home = _home_of(args, found) if isinstance(args, PresentArgs) else (
         found.users[args.name].home if args.name in found.users else None)
+    if home is None and isinstance(args, PresentArgs) and args.name not in found.users:
+        home = f"/home/{args.name}"  # useradd's default (HOME=/home in /etc/default/useradd)
     if home and home.startswith("/"):
         unresolved = root / home.lstrip("/")
-        facts.home_is_link = unresolved.is_symlink()
+        # The shadow tools follow every link in ROOT/home/NAME on the host: under a container's
+        # root, a parent linked to '/abs' is the host's /abs (userdel -r would empty it).
+        below = [unresolved] if str(root) == "/" else [root.joinpath(*PurePosixPath(home).parts[1:i])
+                                                      for i in range(2, len(PurePosixPath(home).parts) + 1)]
+        facts.home_is_link = any(p.is_symlink() for p in below)
         try:
             facts.home_exists = ctx.runner.path(home).is_dir()
         except (OSError, ValueError):
@@ -210,6 +216,9 @@ def _create(args: PresentArgs, facts: UserFacts) -> Plan:
         opts += ["-g", str(args.gid)]
     elif args.usergroup is not None:
         opts.append("-U" if args.usergroup else "-N")
+    if args.createhome and facts.home_is_link:
+        raise Refuse(f"the home of {args.name} is through a symlink under {facts.root}; not creating it there "
+                     f"(useradd would follow it)")
     opts.append("-m" if args.createhome else "-M")
     if args.nologinit:
         opts.append("-l")
@@ -396,7 +405,7 @@ def absent(args: AbsentArgs, facts: UserFacts) -> Plan:
     top_level = len(PurePosixPath(os.path.normpath(user.home or "/")).parts) < 3
     if args.purge and (facts.home_is_link or top_level or not user.home.startswith("/")):
         raise Refuse(f"purge: the home of {args.name} is {user.home!r}"
-                     f"{' (a symlink)' if facts.home_is_link else ', a top-level directory'}; not removing it, "
+                     f"{' (through a symlink)' if facts.home_is_link else ', a top-level directory'}; not removing it, "
                      f"remove the user without purge")
     opts = (["-r"] if args.purge else []) + (["-f"] if args.force else [])
     step = CommandStep(description=f"Remove user {args.name}" + (" and its home" if args.purge else ""),

@@ -152,3 +152,20 @@ def test_password_aging_fields(root: Path) -> None:
                                                  "inactdays": -1, "createhome": False}, runner, snap)
     assert changed.changes == {"min": 1, "expire": 20454}  # inactdays -1 is the empty field already there
     assert line(root, "shadow", "ann").split(":")[3:8] == ["1", "90", "14", "", "20454"]
+
+
+def test_a_symlinked_parent_of_the_home_is_not_purged_or_created_through(root: Path, tmp_path_factory) -> None:
+    """Attack pass (#11): the container's root replaces its /home by a symlink to a host
+    directory ('/home -> /abs/host/dir' resolves on the host): userdel --prefix -r removed
+    the host's files, and useradd --prefix -m made a directory there owned by the new user."""
+    host = tmp_path_factory.mktemp("host")
+    (host / "fred").mkdir()
+    (host / "fred/precious").write_text("keep")
+    shutil.rmtree(root / "home")
+    (root / "home").symlink_to(host)
+    runner, snap = Runner(root=root), lambda: (snapshot(root)()[0], sorted(str(p) for p in host.rglob("*")))
+    assert_refused("user.absent", {"name": "fred", "purge": True}, runner, snap, "symlink")
+    assert (host / "fred/precious").read_text() == "keep"
+    assert_refused("user.present", {"name": "zed", "home": "/home/zed"}, runner, snap, "symlink")
+    assert_refused("user.present", {"name": "zed"}, runner, snap, "symlink")  # useradd's default /home/zed
+    assert not (host / "zed").exists()
