@@ -107,3 +107,15 @@ def test_a_directory_swapped_for_a_symlink_is_not_written_through(root):
         run_steps(plan.steps, context)
     assert (root / "outside/a.txt").read_text() == "precious\n"
     assert sorted(p.name for p in (root / "outside").iterdir()) == ["a.txt"]
+
+
+def test_a_target_too_big_to_walk_is_refused(root, monkeypatch):
+    from saline.states.engine import safetree
+
+    site = root / "srv/site/junk"
+    site.mkdir(parents=True)
+    for n in range(50):
+        (site / f"f{n}").write_text("")
+    monkeypatch.setattr(safetree, "MAX_ENTRIES", 20)
+    assert_refused("file.recurse", {"name": "/srv/site", "files": FILES, "clean": True}, Runner(root=root),
+                   tree_snapshot(root), "more than 20 entries")
