@@ -11,6 +11,7 @@ arguments only, not the compiled data.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
     from saline.states.compile.show import Views
 
     from .interface import MasterAPI
+
+log = logging.getLogger("saline.master.saltexec")
 
 COMPILED_ARG = "compiled"  # the argument the master fills in; a caller may not
 
@@ -65,6 +68,7 @@ def needs_compiling(fun: str) -> bool:
 def compile_answers(master: "MasterAPI", fun: str, agents: list[str], args: list[Any],
                     kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """(compiled data per agent, errors per agent). Raises BadCall for a call no agent could answer."""
+    from saline.states.compile.render import CompileError
     from saline.states.compile.show import Views
 
     from .compile import compile_each
@@ -72,9 +76,18 @@ def compile_answers(master: "MasterAPI", fun: str, agents: list[str], args: list
     if COMPILED_ARG in kwargs:
         raise BadCall(f"{fun}: {COMPILED_ARG!r} is filled in by the master; do not pass it")
     build = BUILDERS[fun]
+
+    def answer(aid: str, node: dict, pillar: dict) -> Any:
+        try:
+            return build(Views(master.cfg.state_roots, pillar, node, aid), args, kwargs)
+        except (CompileError, BadCall):
+            raise
+        except Exception as exc:  # a bug here must be this request's error, never the master's end
+            log.exception("%s for %s failed", fun, aid)
+            raise CompileError(f"{fun}: internal error while compiling: {type(exc).__name__}: {exc}") from None
+
     # state.sls_id's answer is a run: its size error names the biggest state (publish checks the rest)
-    return compile_each(master, agents, lambda aid, node, pillar: build(
-        Views(master.cfg.state_roots, pillar, node, aid), args, kwargs), run_size=fun == "state.sls_id")
+    return compile_each(master, agents, answer, run_size=fun == "state.sls_id")
 
 
 def publish_compiled(master: "MasterAPI", target: str, fun: str, agents: list[str], args: list[Any],

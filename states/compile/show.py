@@ -26,9 +26,10 @@ from saline.states.compile.top import matching_entries, read_top
 AUTO_ORDER_START = 10000  # Salt's state_auto_order counter starts here
 
 
-def _split_mods(mods: str | Sequence[str]) -> list[str]:
-    """Salt's split_input: "a,b" or [a, b]."""
-    names = mods.split(",") if isinstance(mods, str) else [str(m) for m in mods]
+def _split_mods(mods: Any) -> list[str]:
+    """Salt's split_input: "a,b" or [a, b] (anything else is read as one name, and refused if
+    it is not a valid SLS name)."""
+    names = mods.split(",") if isinstance(mods, str) else [str(m) for m in mods] if isinstance(mods, list) else [str(mods)]
     names = [n.strip() for n in names if n.strip()]
     if not names:
         raise CompileError("no SLS named (give one or more, e.g. 'web' or 'web,db')")

@@ -158,3 +158,6 @@ def test_state_show_functions_and_sls_id(exec_tree) -> None:
     assert r.returncode == 1 and "state.show_sls needs 'mods'" in r.stderr
     r = d.cli("run", "node1", "state.show_sls", "missing")
     assert r.returncode == 1 and "'missing' not found" in r.stderr
+    r = d.cli("run", "node1", "state.show_sls", "mods={a: 1}")
+    assert r.returncode == 1 and "is not a valid SLS name" in r.stderr
+    assert d.cli("run", "node1", "test.ping").returncode == 0  # the master is still there

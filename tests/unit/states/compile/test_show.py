@@ -63,3 +63,9 @@ def test_highstate_views_need_a_matching_top(tmp_path: Path) -> None:
     tree(tmp_path, {"top.sls": "base:\n  'other':\n    - x\n", "x.sls": "x: etest.file\n"})
     with pytest.raises(CompileError, match="no states in the top file match agent 'node1'"):
         Views([tmp_path], {}, NODE, "node1").show_highstate()
+
+
+@pytest.mark.parametrize("mods", [123, {"a": 1}, ["web", 5]])
+def test_odd_sls_arguments_are_compile_errors_not_crashes(views: Views, mods) -> None:
+    with pytest.raises(CompileError, match="not a valid SLS name|not found"):
+        views.show_sls(mods)
