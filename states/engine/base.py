@@ -369,9 +369,7 @@ def execute_step(step: Step, runner: Runner) -> CommandResult | None:
         safetree.set_attrs(runner.root, step.path, wanted, max_depth=step.max_depth)
         return None
     if isinstance(step, BackupStep):
-        # A file owned by an id without a name was read as that number (safetree.user_name).
-        uid = int(step.user) if step.user.isdigit() else pwd.getpwnam(step.user).pw_uid
-        gid = int(step.group) if step.group.isdigit() else grp.getgrnam(step.group).gr_gid
+        uid, gid = _ids(step.user, step.group)
         backups.keep_copy(Path(step.backup_dir), step.path, step.content, step.mode, uid, gid)
         return None
     if isinstance(step, TreeRemoveStep):

@@ -4,6 +4,7 @@ cycle, clean, refusals, and a directory of the tree swapped for a symlink before
 from __future__ import annotations
 
 import base64
+import os
 import shutil
 from pathlib import Path
 
@@ -119,3 +120,13 @@ def test_a_target_too_big_to_walk_is_refused(root, monkeypatch):
     monkeypatch.setattr(safetree, "MAX_ENTRIES", 20)
     assert_refused("file.recurse", {"name": "/srv/site", "files": FILES, "clean": True}, Runner(root=root),
                    tree_snapshot(root), "more than 20 entries")
+
+
+def test_a_file_owned_by_an_id_without_a_name_keeps_its_owner(root):
+    (root / "srv/site").mkdir()
+    (root / "srv/site/index.html").write_text("old\n")
+    os.chown(root / "srv/site/index.html", 54321, 54321)  # no such user or group
+    assert_full_cycle("file.recurse", {"name": "/srv/site", "files": {"index.html": "new\n"}}, Runner(root=root),
+                      tree_snapshot(root))
+    st = (root / "srv/site/index.html").stat()
+    assert (st.st_uid, st.st_gid) == (54321, 54321)
