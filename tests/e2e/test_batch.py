@@ -141,3 +141,17 @@ def test_a_down_agent_counts_as_failed(five, tmp_path) -> None:
     out = {k: v for line in r.stdout.splitlines() for k, v in json.loads(line).items()}
     assert out["node5"] == "Minion did not return. [Not connected]"
     assert sorted(intervals(log)) == ["node3", "node4"]
+
+
+def test_an_agent_refused_at_compile_fails_and_the_rest_go_on(five) -> None:
+    (five.base / "states" / "picky.sls").write_text(
+        "{% if grains['id'] == 'node3' %}{{ no_such_function() }}{% endif %}\n"
+        "/picky:\n  file.managed:\n    - contents: ok\n")
+    r = five.cli("apply", "node2,node3,node4", "picky", "--test", "--batch", "1", "--json", timeout=120)
+    assert r.returncode == 2, r.stdout + r.stderr
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    refused = [x for x in lines if "error" in x and x.get("agent_id") == "node3"]
+    assert len(refused) == 1 and "no_such_function" in refused[0]["error"]
+    applied = sorted(x["returns"][0]["agent_id"] for x in lines if "returns" in x)
+    assert applied == ["node2", "node4"]
+    assert "batch: 2 of 3 agent(s) succeeded" in r.stderr
