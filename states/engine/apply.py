@@ -12,8 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from saline.protocol.codec import describe_validation_error
-
+from saline.states.engine.argerrors import describe_args_error
 from saline.states.engine.base import REGISTRY, Plan, Refuse, StateContext, StateFunction, execute_step
 from saline.states.engine.runner import CommandError, CommandResult
 from saline.states.engine.safefs import PathOutsideRoot
@@ -62,7 +61,7 @@ def validate_args(fn: StateFunction, args: dict[str, Any]):
     try:
         return fn.args_model.model_validate(args)
     except ValidationError as exc:
-        raise StateArgsError(f"{fn.name}: {describe_validation_error(exc)}") from None
+        raise StateArgsError(describe_args_error(fn.name, fn.args_model, exc)) from None
 
 
 def _plan(fn: StateFunction, args, ctx: StateContext) -> tuple[Any, Plan]:

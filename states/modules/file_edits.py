@@ -90,8 +90,8 @@ def symlink(args: SymlinkArgs, facts: FileFacts) -> Plan:
     if facts.kind == "missing":
         _refuse_missing_parent(facts, args.makedirs, assuming={"new": args.name})
         return Plan(steps=[link], changes={"new": args.name})
-    if facts.kind == "symlink":
-        return Plan(steps=[link], changes={"new": args.name})
+    if facts.kind == "symlink":  # re-pointed: Salt's dry run says "change", its run "new"
+        return Plan(steps=[link], changes={"new": args.name}, test_changes={"change": args.name})
     if not args.force:
         raise Refuse(f"File exists where the symlink {args.name} should be (a {facts.kind}; set force: true to replace it)")
     remove = RemoveStep(description=f"Remove the {facts.kind} at {args.name}", path=args.name, recursive=True)

@@ -72,8 +72,11 @@ def test_symlink_create_repoint_and_force(root, runner):
     applied = assert_full_cycle("file.symlink", {"name": "/etc/alt", "target": "/usr/bin/vim"}, runner,
                                 links(root))
     assert os.readlink(root / "etc/alt") == "/usr/bin/vim" and applied.changes == {"new": "/etc/alt"}
-    assert_full_cycle("file.symlink", {"name": "/etc/alt", "target": "/usr/bin/nano"}, runner, links(root))
-    assert os.readlink(root / "etc/alt") == "/usr/bin/nano"
+    # Salt's dry run of a re-point says {"change": path}; applied, {"new": path}.
+    assert run("file.symlink", {"name": "/etc/alt", "target": "/usr/bin/nano"}, runner, test=True).changes == \
+        {"change": "/etc/alt"}
+    repointed = assert_full_cycle("file.symlink", {"name": "/etc/alt", "target": "/usr/bin/nano"}, runner, links(root))
+    assert os.readlink(root / "etc/alt") == "/usr/bin/nano" and repointed.changes == {"new": "/etc/alt"}
     (root / "etc/in-the-way").mkdir()
     assert_refused("file.symlink", {"name": "/etc/in-the-way", "target": "x"}, runner, links(root),
                    "set force: true")

@@ -167,8 +167,13 @@ def test_jinja_syntax_and_yaml_errors_name_the_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "body,match",
     [
-        ("a: {etest.file: [{contents: x}, {mdoe: '0644'}]}", r"main.sls: state 'a': etest.file: mdoe: Extra inputs"),
-        ("a: {file.managed: [{name: /x}, {contents: x}, {mdoe: '0644'}]}", r"main.sls: state 'a': file.managed: mdoe"),
+        ("a: {etest.file: [{contents: x}, {mdoe: '0644'}]}",
+         r"main.sls: state 'a': etest.file: unknown argument 'mdoe' \(a misspelling, or a Salt argument saline does "
+         r"not take; etest.file takes: contents, name\)"),
+        ("a: {file.managed: [{name: /x}, {contents: x}, {unless: 'test -e /y'}]}",
+         r"file.managed: Salt's argument 'unless' is not supported \(saline takes unless/onlyif only on cmd.run"),
+        ("a: {cmd.run: [{name: 'true'}, {retry: {attempts: 2}}]}", r"cmd.run: Salt's argument 'retry' is not supported"),
+        ("a: {file.managed: [{name: /x}, {contents: x}, {mdoe: '0644'}]}", r"main.sls: state 'a': file.managed: unknown argument 'mdoe' .*takes: .*mode, name"),
         ("a: {etest.file: [{contents: x}, {contents: y}]}", r"state 'a': etest.file: argument 'contents' given twice"),
         ("a: {etest: [{contents: x}]}", r"state 'a': 'etest': no function named"),
         ("a: {etest.file: [{contents: x}], etest.cmd: [{argv: [true]}]}", r"more than one function of module 'etest'"),
