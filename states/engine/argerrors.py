@@ -35,6 +35,12 @@ def describe_args_error(fun: str, model: type[BaseModel], exc: ValidationError) 
         return e.get("type") == "extra_forbidden" and len(e.get("loc", ())) == 1
 
     unknown = [str(e["loc"][0]) for e in exc.errors() if top_level_extra(e)]
+    owner_ids = [str(e["loc"][0]) for e in exc.errors()
+                 if e.get("type") == "string_type" and e.get("loc") in (("user",), ("group",), ("owner",))
+                 and isinstance(e.get("input"), int)]
+    if owner_ids:  # Salt takes a uid/gid there; saline compares owners by name
+        return f"{fun}: " + "; ".join(f"{name}: a number; saline takes a {'group' if name == 'group' else 'user'} "
+                                      f"name here (user: nobody, group: nogroup), not an id" for name in owner_ids)
     if not unknown:
         return f"{fun}: {describe_validation_error(exc)}"
     parts = []

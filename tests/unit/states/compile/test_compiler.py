@@ -173,6 +173,8 @@ def test_jinja_syntax_and_yaml_errors_name_the_file(tmp_path: Path) -> None:
         ("a: {file.managed: [{name: /x}, {contents: x}, {unless: 'test -e /y'}]}",
          r"file.managed: Salt's argument 'unless' is not supported \(saline takes unless/onlyif only on cmd.run"),
         ("a: {cmd.run: [{name: 'true'}, {retry: {attempts: 2}}]}", r"cmd.run: Salt's argument 'retry' is not supported"),
+        ("a: {file.managed: [{name: /x}, {contents: x}, {user: 65534}]}",
+         r"file.managed: user: a number; saline takes a user name here \(user: nobody, group: nogroup\), not an id"),
         ("a: {file.managed: [{name: /x}, {contents: x}, {mdoe: '0644'}]}", r"main.sls: state 'a': file.managed: unknown argument 'mdoe' .*takes: .*mode, name"),
         ("a: {etest.file: [{contents: x}, {contents: y}]}", r"state 'a': etest.file: argument 'contents' given twice"),
         ("a: {etest: [{contents: x}]}", r"state 'a': 'etest': no function named"),
