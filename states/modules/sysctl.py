@@ -54,6 +54,11 @@ def sysctl_facts(args: PresentArgs, ctx: StateContext) -> SysctlFacts:
     return SysctlFacts(running=result.stdout.strip() if result.ok else None, config_text=text)
 
 
+def _or_new(config_text: str | None) -> str:
+    """The config file's text, or the header Salt's sysctl.persist writes into a new one."""
+    return "#\n# Kernel sysctl configuration\n#\n" if config_text is None else config_text
+
+
 @state_function("sysctl.present", PresentArgs, facts=sysctl_facts)
 def present(args: PresentArgs, facts: SysctlFacts) -> Plan:
     """The parameter has the value now and after a reboot."""
@@ -66,7 +71,7 @@ def present(args: PresentArgs, facts: SysctlFacts) -> Plan:
     persisted = sysctlconf.values(facts.config_text or "").get(args.name)
     if persisted is None or not sysctlconf.same(persisted, args.value):
         steps.append(WriteFileStep(description=f"Persist {args.name} = {args.value} in {args.config}", path=args.config,
-                                   content=sysctlconf.set_value(facts.config_text or "", args.name, args.value).encode(),
+                                   content=sysctlconf.set_value(_or_new(facts.config_text), args.name, args.value).encode(),
                                    makedirs=True))
     if not steps:
         return Plan(comment=f"Sysctl value {args.name} = {args.value} is already set")

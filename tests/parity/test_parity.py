@@ -636,3 +636,17 @@ def test_file_accumulated_into_blockreplace(sides) -> None:
         "127.0.0.1 localhost\n# BEGIN cluster\n# nodes\n10.0.0.1 node1\n10.0.0.2 node2\n# END cluster\n"
     key = "file_|-hosts-block_|-OUT/hosts_|-blockreplace"
     assert applied["saline"][key]["changes"] == applied["salt"][key]["changes"]
+
+
+def test_sysctl_present_config_file(sides) -> None:
+    """sysctl.present with its own config file: the running value is kept as it is (the test
+    changes no kernel setting), the new file gets Salt's header and the line, as sysctl.persist."""
+    value = Path("/proc/sys/vm/swappiness").read_text().strip()
+    same_everywhere(sides, f"""
+        vm.swappiness:
+          sysctl.present:
+            - value: {value}
+            - config: {{out}}/sysctl.conf
+    """, salt_dry_run_shows_nothing=True)
+    salt, saline = sides
+    assert (saline.out / "sysctl.conf").read_text() == f"#\n# Kernel sysctl configuration\n#\nvm.swappiness = {value}\n"

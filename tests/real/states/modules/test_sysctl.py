@@ -39,7 +39,9 @@ def test_sysctl_present_sets_now_and_persists(tmp_path: Path, ns: str) -> None:
     assert read(ns, "net.ipv4.ip_forward") == "0"
     applied = assert_full_cycle("sysctl.present", {"name": "net.ipv4.ip_forward", "value": 1}, runner, snapshot)
     assert applied.changes == {"net.ipv4.ip_forward": "1"}
-    assert read(ns, "net.ipv4.ip_forward") == "1" and conf.read_text() == "net.ipv4.ip_forward = 1\n"
+    # A new file starts with the header Salt's sysctl.persist writes.
+    assert read(ns, "net.ipv4.ip_forward") == "1" and \
+        conf.read_text() == "#\n# Kernel sysctl configuration\n#\nnet.ipv4.ip_forward = 1\n"
 
     # Multi-word values compare by words; an existing line is replaced, others kept.
     conf.write_text("# tuned\nnet.ipv4.ip_local_port_range=1024 2000\nnet.ipv4.ip_forward = 1\n")
