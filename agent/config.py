@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from saline.protocol.config import Endpoint
 
@@ -29,6 +31,10 @@ class AgentConfig(BaseModel):
     # Plain endpoint that hands out the master's public keys on first contact (TOFU).
     # Empty when the master's key is provisioned into pki_dir/master.pub.
     master_bootstrap: Endpoint = "tcp://127.0.0.1:4511"
+    # The master's enrolment port, where a key that is not accepted yet says hello (the
+    # agent port admits accepted keys only). null: the host of `master`, port 4512 (the
+    # master's default enrol_bind); an ipc:// `master` needs it set.
+    master_enrol: Endpoint | None = None
     # If set, first contact only pins a master key with this fingerprint.
     master_fingerprint: str | None = None
     pki_dir: Path = Path("/etc/saline/pki/agent")
@@ -62,6 +68,20 @@ class AgentConfig(BaseModel):
     alert_agent_path: Path | None = Path("/usr/lib/saline/pacemaker-alert")
     # /proc/mdstat is read this often; a change of an array's health is an event (null: off).
     md_watch_interval: float | None = Field(default=30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _enrol_endpoint_known(self) -> "AgentConfig":
+        if self.master_enrol is None and not self.master.startswith("tcp://"):
+            raise ValueError(f"master_enrol must be set for master {self.master!r} (only a tcp:// master's "
+                             "enrolment port, 4512 on the same host, is assumed)")
+        return self
+
+    @property
+    def enrol_endpoint(self) -> str:
+        if self.master_enrol:
+            return self.master_enrol
+        host = urlsplit(self.master).netloc.rpartition(":")[0]
+        return f"tcp://{host}:4512"
 
 
 def agent_config_in(base: Path, agent_id: str, master: str, master_bootstrap: str, **settings) -> dict:

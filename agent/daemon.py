@@ -15,11 +15,13 @@ from saline.protocol.codec import decode_message, pack
 from saline.protocol.config import run_daemon
 from saline.protocol.errors import KeyFileError, ProtocolError
 from saline.protocol.keys import PublicBundle, load_or_create
+from saline.protocol.ratelog import RateLimitedLog
 from saline.protocol.messages import Ack, Error, EventAck, Heartbeat, Hello, Job, ReturnBody, Welcome
 from saline.protocol.signing import sign_return
 
 from .backoff import BackoffLog, repeated
 from .config import DEFAULT_CONFIG, AgentConfig
+from .enrol import Enrolment, curve_dealer
 from .events import EventOutbox
 from .functions import load_functions
 from .link import Link
@@ -66,6 +68,8 @@ class Agent:
         self.link = Link(grace=cfg.reconnect_max + 2.0)
         self.master_max_frame = DEFAULT_MASTER_MAX_FRAME  # until a Welcome says otherwise
         self.backoff = BackoffLog()
+        # What a (rogue) master sends is logged at most a few lines per window per kind.
+        self.ratelog = RateLimitedLog(log)
         self.connected_since: float | None = None
         self.unreachable_since = time.monotonic()
         self.ever_connected = False
@@ -115,19 +119,11 @@ class Agent:
             self.md_watch = MdWatch(self.outbox.emit, self.cfg.md_watch_interval)
             self.md_watch.start()
         agent_started(self.outbox.emit, __version__, self.facts)
-        s = self.sock = self.ctx.socket(zmq.DEALER)
-        s.curve_secretkey = self.keyset.curve_secret.encode()
-        s.curve_publickey = self.keyset.curve_pub.encode()
-        s.curve_serverkey = bundle.curve_pub.encode()
-        s.linger = 0
-        s.maxmsgsize = self.cfg.max_frame
-        s.reconnect_ivl = int(self.cfg.reconnect_min * 1000)
-        s.reconnect_ivl_max = int(self.cfg.reconnect_max * 1000)
-        self.monitor = s.get_monitor_socket(
-            zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
-            | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_AUTH
-        )
-        s.connect(self.cfg.master)
+        self.sock, self.monitor = curve_dealer(self.ctx, self.keyset, bundle.curve_pub, self.cfg.max_frame,
+                                               self.cfg.reconnect_min, self.cfg.reconnect_max)
+        self.enrolment = Enrolment(self.ctx, self.cfg.enrol_endpoint, self.keyset, bundle.curve_pub,
+                                   self.cfg.max_frame, self.cfg.reconnect_min, self.cfg.reconnect_max)
+        self.sock.connect(self.cfg.master)
         log.info("saline-agent %s (%s) connecting to %s, master key %s", self.cfg.id, __version__,
                  self.cfg.master, bundle.fingerprint)
         try:
@@ -146,6 +142,8 @@ class Agent:
         if getattr(self, "md_watch", None) is not None:
             self.md_watch.stop()
         self.jobs.shutdown()
+        if getattr(self, "enrolment", None) is not None:
+            self.enrolment.close()
         for sock in (getattr(self, "monitor", None), getattr(self, "sock", None)):
             if sock is not None:
                 sock.close(linger=0)
@@ -156,7 +154,7 @@ class Agent:
 
     # ---- the loop ----------------------------------------------------------------------
     def _loop(self) -> None:
-        poller = zmq.Poller()
+        poller = self.poller = zmq.Poller()
         poller.register(self.sock, zmq.POLLIN)
         poller.register(self.monitor, zmq.POLLIN)
         poller.register(self.jobs.wake_r, zmq.POLLIN)
@@ -175,16 +173,24 @@ class Agent:
                 next_prune = now + 300
             for body in self.jobs.expire(now):
                 self._send_return(body)
-            if self.link.due(now):
+            if self.enrolment.active:
+                self.enrolment.redial_if_due(now)
+            elif self.link.due(now):
                 self._redial()
+            link = self.enrolment.link if self.enrolment.active else self.link
             deadline = min(next_beat, next_resend, self.jobs.next_deadline() or next_beat,
-                           self.link.due_at() or next_beat)
+                           link.due_at() or next_beat)
             events = dict(poller.poll(max(0, int((deadline - time.time()) * 1000)) + 1))
             if not self.running:
                 break  # stopping: frames still queued are left unread (no job is marked seen)
             self._warn_if_unreachable()
+            self.ratelog.flush()
             if self.monitor in events:
-                self._on_monitor()
+                self._on_monitor(self.monitor)
+            if self.enrolment.active and self.enrolment.monitor in events:
+                self._on_monitor(self.enrolment.monitor, enrolling=True)
+            if self.enrolment.active and self.enrolment.sock in events:
+                self._drain_enrolment()
             if self.jobs.wake_r in events:
                 for body in self.jobs.drain_wakeups():
                     self._send_return(body)
@@ -209,8 +215,54 @@ class Agent:
             self._hello()
 
     def _hello(self) -> None:
-        self._send(Hello(agent_id=self.cfg.id, version=__version__, sign_pub=self.keyset.public.sign_pub,
-                         facts=self.facts, max_frame=self.cfg.max_frame))
+        hello = Hello(agent_id=self.cfg.id, version=__version__, sign_pub=self.keyset.public.sign_pub,
+                      facts=self.facts, max_frame=self.cfg.max_frame)
+        if self.enrolment.active:
+            self.enrolment.send(pack(hello))
+        else:
+            self._send(hello)
+
+    # ---- enrolment (agent/enrol.py) ------------------------------------------------------
+    def _start_enrolment(self, why: str) -> None:
+        if self.enrolment.active:
+            return
+        log.info("%s: saying hello on the master's enrolment port %s until the key is accepted", why,
+                 self.enrolment.endpoint)
+        try:
+            self.sock.disconnect(self.cfg.master)
+        except zmq.ZMQError:
+            pass  # libzmq already ended the refused session
+        self.link.reset()  # the agent port is not watched while enrolling
+        self.enrolment.open()
+        self.poller.register(self.enrolment.sock, zmq.POLLIN)
+        self.poller.register(self.enrolment.monitor, zmq.POLLIN)
+
+    def _end_enrolment(self) -> None:
+        log.info("key accepted by the master; connecting to the agent port %s", self.cfg.master)
+        self.poller.unregister(self.enrolment.sock)
+        self.poller.unregister(self.enrolment.monitor)
+        self.enrolment.close()
+        self.key_state = "unknown"  # until the agent port's welcome
+        self.sock.connect(self.cfg.master)
+
+    def _drain_enrolment(self) -> None:
+        """Only a welcome (or an error) ever comes back on the enrolment port."""
+        while self.enrolment.active:
+            try:
+                raw = self.enrolment.sock.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            try:
+                msg = decode_message(raw, self.cfg.max_frame)
+            except ProtocolError as exc:
+                self.ratelog.warning("enrolment", "bad-frame", "bad frame from the master's enrolment port: %s", exc)
+                continue
+            if isinstance(msg, Welcome) and msg.key_state == "accepted":
+                self._end_enrolment()
+            elif isinstance(msg, Welcome):
+                self._on_key_state(msg)
+            elif isinstance(msg, Error):
+                log.warning("master reports %s: %s", msg.code, msg.message)
 
     def _redial(self) -> None:
         log.warning("no connection to the master for a while (libzmq does not reconnect after a protocol error "
@@ -222,16 +274,18 @@ class Agent:
             pass  # the session is already gone
         self.sock.connect(self.cfg.master)
 
-    def _on_monitor(self) -> None:
+    def _on_monitor(self, monitor: zmq.Socket, enrolling: bool = False) -> None:
         while True:
             try:
-                frames = self.monitor.recv_multipart(zmq.NOBLOCK)
+                frames = monitor.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
                 return
             # ZMQ_EVENT frames: uint16 event id + uint32 value, then the endpoint. Parsed here
             # rather than with zmq.utils.monitor, which pulls in asyncio.
             event = struct.unpack("=H", frames[0][:2])[0]
-            if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+            if enrolling:
+                self._on_enrolment_event(event)
+            elif event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
                 self.connected_since = time.monotonic()
                 self.ever_connected = True
                 self.backoff.clear("unreachable")
@@ -241,6 +295,8 @@ class Agent:
                 self._hello()
                 self._resend_spool(older_than=0)
             elif event == zmq.EVENT_DISCONNECTED:
+                if self.enrolment.active:
+                    continue  # the refused session on the agent port: enrolling now
                 self.link.lost(time.time())
                 if self.connected_since is not None:
                     log.warning("disconnected from master; reconnecting")
@@ -248,14 +304,32 @@ class Agent:
             elif event in _HANDSHAKE_FAILED:
                 self._on_handshake_failed(event)
 
-    def _on_handshake_failed(self, event: int) -> None:
-        # ZeroMQ retries the handshake every reconnect interval: log with backoff, not per retry.
+    def _on_enrolment_event(self, event: int) -> None:
+        link = self.enrolment.link
+        if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+            self.ever_connected = True
+            self.backoff.clear("unreachable")
+            self.backoff.clear("handshake")
+            link.up()
+            link.healthy()
+            self._hello()
+        elif event == zmq.EVENT_DISCONNECTED:
+            link.lost(time.time())
+        elif event in _HANDSHAKE_FAILED:
+            self._on_handshake_failed(event, enrolling=True)
+
+    def _on_handshake_failed(self, event: int, enrolling: bool = False) -> None:
+        if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH and not enrolling:
+            # The agent port admits accepted keys only: not accepted (yet, or any more).
+            self._start_enrolment("the master's agent port does not admit this key (not accepted)")
+            return
+        # A refused handshake is retried with backoff: log with backoff too, not per retry.
         count = self.backoff.due("handshake")
         if count is None:
             return
         if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
-            log.error("master refused this agent's key (rejected on the master? see `saline keys list`)%s",
-                      repeated(count))
+            log.error("master refused this agent's key on its enrolment port (rejected on the master? see "
+                      "`saline keys list`)%s", repeated(count))
             return
         problem = check_for_changed_key(self.ctx, self.master_bundle, self.cfg.master_bootstrap)
         log.error("%s%s", problem or "CURVE handshake with the master failed (is the pinned master key right?)",
@@ -280,7 +354,7 @@ class Agent:
             try:
                 msg = decode_message(raw, self.cfg.max_frame)
             except ProtocolError as exc:
-                log.warning("bad frame from master: %s", exc)
+                self.ratelog.warning("master", "bad-frame", "bad frame from master: %s", exc)
                 continue
             try:
                 self._on_master_message(msg)
@@ -298,20 +372,26 @@ class Agent:
             self.link.healthy()
             if msg.max_frame:
                 self.master_max_frame = msg.max_frame
-            previous, self.key_state = self.key_state, msg.key_state
-            if msg.key_state != previous:
-                if msg.key_state == "accepted":
-                    log.info("key accepted by the master")
-                    self._resend_spool(older_than=0)
-                elif msg.key_state == "pending":
-                    log.warning("key is pending on the master (fingerprint %s): waiting for `saline keys accept %s`",
-                                self.keyset.public.fingerprint, self.cfg.id)
-                else:
-                    log.error("master says this key is %s: %s", msg.key_state, msg.message)
+            self._on_key_state(msg)
+            if msg.key_state != "accepted":  # the key was un-accepted while this session lasted
+                self._start_enrolment(f"the master says this key is {msg.key_state}")
         elif isinstance(msg, Error):
             log.warning("master reports %s: %s", msg.code, msg.message)
         else:
             log.warning("unexpected %s message from master; ignored", msg.kind)
+
+    def _on_key_state(self, msg: Welcome) -> None:
+        previous, self.key_state = self.key_state, msg.key_state
+        if msg.key_state == previous:
+            return
+        if msg.key_state == "accepted":
+            log.info("key accepted by the master")
+            self._resend_spool(older_than=0)
+        elif msg.key_state == "pending":
+            log.warning("key is pending on the master (fingerprint %s): waiting for `saline keys accept %s`",
+                        self.keyset.public.fingerprint, self.cfg.id)
+        else:
+            log.error("master says this key is %s: %s", msg.key_state, msg.message)
 
     def _on_job(self, job: Job) -> None:
         if not self.running:

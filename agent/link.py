@@ -32,6 +32,11 @@ class Link:
     def healthy(self) -> None:
         self.backoff = 0.0
 
+    def reset(self) -> None:
+        """Stop watching (the agent left this endpoint on purpose)."""
+        self.lost_at = None
+        self.backoff = 0.0
+
     def due_at(self) -> float | None:
         return None if self.lost_at is None else self.lost_at + self.backoff
 

@@ -21,7 +21,7 @@ from common import BIN, Procs, free_port, wait_for
 class SalineDeployment:
     def __init__(self, base: Path, procs: Procs, log_level: str = "WARNING"):
         self.base, self.procs, self.log_level = base, procs, log_level
-        self.port, self.bport = free_port(), free_port()
+        self.port, self.bport, self.eport = free_port(), free_port(), free_port()
         self.master_dir = base / "master"
         self.master_dir.mkdir(parents=True)
         self.socket = self.master_dir / "run" / "master.sock"
@@ -30,6 +30,7 @@ class SalineDeployment:
         (base / "pillar").mkdir()
         cfg = master_config_in(
             self.master_dir, bind=f"tcp://127.0.0.1:{self.port}", bootstrap_bind=f"tcp://127.0.0.1:{self.bport}",
+            enrol_bind=f"tcp://127.0.0.1:{self.eport}",
             state_roots=[str(self.states)], pillar_roots=[str(base / "pillar")], log_level=log_level,
             auto_accept=True,  # the benchmark only; never in production
             heartbeat_timeout=60, default_timeout=30,
@@ -64,7 +65,7 @@ class SalineDeployment:
         if not cfg_path.exists():
             self.agent_root(agent_id).mkdir(parents=True)
             cfg = agent_config_in(d, agent_id, f"tcp://127.0.0.1:{self.port}", f"tcp://127.0.0.1:{self.bport}",
-                                  state_root=str(self.agent_root(agent_id)), log_level=self.log_level)
+                                  master_enrol=f"tcp://127.0.0.1:{self.eport}", state_root=str(self.agent_root(agent_id)), log_level=self.log_level)
             cfg_path.write_text(yaml.safe_dump(cfg))
         p = self.procs.start([str(BIN / "saline-agent"), "--config", str(cfg_path)], d / "stdout.log")
         self.agents[agent_id] = p

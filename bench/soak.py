@@ -5,9 +5,11 @@ while strangers attack the master the ways issue #11 found.
     python bench/soak.py [--minutes 5] [--json]
 
 Attacks, all at once, for the whole run:
-  * big frames: two fresh CURVE keys send 15.9 MiB frames of empty msgpack maps;
-  * junk: a fresh key sends small malformed frames without pause;
-  * pending-key flood: a new key per connection says hello (~20/s);
+  * big frames: fresh CURVE keys send 15.9 MiB frames of empty msgpack maps, one to the
+    agent port (its handshake is refused: accepted keys only) and one to the enrolment
+    port (where libzmq ends the session at the frame's size header);
+  * junk: a fresh key sends small malformed frames to the enrolment port without pause;
+  * pending-key flood: a new key per connection says hello on the enrolment port (~20/s);
   * bootstrap junk: malformed frames on the bootstrap port without pause.
 Good traffic: ``test.ping`` to both agents, one after the other. Reported: the good jobs'
 latency percentiles (idle first, then under attack), jobs lost (a ping where an agent
@@ -65,7 +67,7 @@ class Attackers:
         self.threads = [threading.Thread(target=t, daemon=True) for t in
                         (self._big, self._junk, self._pending, self._bootstrap)]
 
-    def _curve_socket(self) -> tuple[zmq.Socket, KeySet]:
+    def _curve_socket(self, port: int | None = None) -> tuple[zmq.Socket, KeySet]:
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
         pub, sec = zmq.curve_keypair()
@@ -74,7 +76,7 @@ class Attackers:
         s.curve_secretkey, s.curve_publickey, s.curve_serverkey = sec, pub, self.server_pub
         s.linger = 0
         s.sndhwm = 4
-        s.connect(f"tcp://127.0.0.1:{self.d.port}")
+        s.connect(f"tcp://127.0.0.1:{port or self.d.eport}")
         return s, keys
 
     def _send(self, s: zmq.Socket, frame: bytes, what: str) -> None:
@@ -86,13 +88,14 @@ class Attackers:
 
     def _big(self) -> None:
         frame = empty_maps_frame(16 * 1024 * 1024 - 100_000)
-        socks = [self._curve_socket()[0] for _ in range(2)]
         while not self.stop.is_set():
+            # A refused or ended session is not retried by libzmq: a new connection each round.
+            socks = [self._curve_socket(self.d.port)[0], self._curve_socket(self.d.eport)[0]]
             for s in socks:
                 self._send(s, frame, "big")
             time.sleep(0.2)
-        for s in socks:
-            s.close(0)
+            for s in socks:
+                s.close(0)
 
     def _junk(self) -> None:
         s, _ = self._curve_socket()

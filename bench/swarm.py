@@ -108,6 +108,7 @@ class SimAgent:
         self.agent_id, self.keys, self.sock = agent_id, keys, sock
         self.signer = Signer(keys.signer)
         self.accepted = False
+        self.enrolling = True  # says hello on the enrolment port until accepted, then on the agent port
         self.spool: dict[str, bytes] = {}  # returns not yet acked
         self.seen: set[str] = set()
         self.events: dict[int, bytes] = {}  # events not yet acked
@@ -116,7 +117,7 @@ class SimAgent:
 
 class Swarm:
     def __init__(self, ctx: zmq.Context, master_endpoint: str, bootstrap: str, keys: list[KeySet], prefix: str,
-                 first: int = 0):
+                 first: int = 0, enrol_endpoint: str = ""):
         bundle = fetch_master_bundle(ctx, bootstrap, timeout=10)
         if bundle is None:
             raise RuntimeError("master bootstrap endpoint did not answer")
@@ -131,13 +132,15 @@ class Swarm:
         self.epoll = select.epoll()
         self.jobs_answered = 0
         self.refused = 0
+        # The agent port admits accepted keys only: a new key says hello on the enrolment port.
+        self.master_endpoint, self.enrol_endpoint = master_endpoint, enrol_endpoint
         for i, ks in enumerate(keys):
             s = ctx.socket(zmq.DEALER)
             s.curve_secretkey = ks.curve_secret.encode()
             s.curve_publickey = ks.curve_pub.encode()
             s.curve_serverkey = bundle.curve_pub.encode()
             s.linger = 0
-            s.connect(master_endpoint)
+            s.connect(enrol_endpoint)
             agent = SimAgent(f"{prefix}{first + i:05d}", ks, s)
             self.agents.append(agent)
             fd = s.getsockopt(zmq.FD)
@@ -211,7 +214,13 @@ class Swarm:
         except ProtocolError:
             self.refused += 1
             return
-        if isinstance(msg, Welcome):
+        if isinstance(msg, Welcome) and msg.key_state == "accepted" and agent.enrolling:
+            agent.enrolling = False
+            agent.sock.disconnect(self.enrol_endpoint)
+            agent.sock.connect(self.master_endpoint)  # queued until connected: hello there makes it "up"
+            agent.sock.send(pack(Hello(agent_id=agent.agent_id, version=__version__, sign_pub=agent.keys.public.sign_pub,
+                                       facts={**self.facts, "id": agent.agent_id})), zmq.NOBLOCK)
+        elif isinstance(msg, Welcome):
             agent.accepted = msg.key_state == "accepted"
         elif isinstance(msg, Job):
             self._on_job(agent, msg)
@@ -352,13 +361,14 @@ class SizeResult:
 PER_PROCESS = 4000
 
 
-def _swarm_process(endpoint: str, bootstrap: str, keys: list[KeySet], first: int, conn, register_timeout: float) -> None:
+def _swarm_process(endpoint: str, bootstrap: str, keys: list[KeySet], first: int, conn, register_timeout: float,
+                   enrol: str) -> None:
     """One slice of the swarm in its own process: register, then answer jobs until told to stop."""
     ctx = zmq.Context()
     ctx.set(zmq.MAX_SOCKETS, len(keys) + 64)
     swarm = None
     try:
-        swarm = Swarm(ctx, endpoint, bootstrap, keys, "sw", first)
+        swarm = Swarm(ctx, endpoint, bootstrap, keys, "sw", first, enrol)
         swarm.wait_accepted(timeout=register_timeout)
         conn.send(("accepted", None))
         while True:
@@ -439,7 +449,8 @@ def run_size(base: Path, procs: Procs, n: int, rounds: int, keys: list[KeySet], 
             parent, child = mp.Pipe()
             p = mp.Process(target=_swarm_process, daemon=True,
                            args=(f"tcp://127.0.0.1:{d.port}", f"tcp://127.0.0.1:{d.bport}",
-                                 keys[first:min(n, first + PER_PROCESS)], first, child, register_timeout))
+                                 keys[first:min(n, first + PER_PROCESS)], first, child, register_timeout,
+                                 f"tcp://127.0.0.1:{d.eport}"))
             p.start()
             children.append((p, parent))
         for _, conn in children:

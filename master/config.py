@@ -24,6 +24,12 @@ class MasterConfig(BaseModel):
     # Hands out the master's public keys to agents on first contact; "" disables it
     # (provision pki/master.pub on the agents instead).
     bootstrap_bind: Endpoint = "tcp://0.0.0.0:4511"
+    # Where keys that are not accepted say hello (and nothing else) to be filed as pending:
+    # CURVE like the agent port, but libzmq refuses any frame over max_hello_frame there
+    # before reading it, and the agent port's handshake admits accepted keys only, so a
+    # stranger can never make the master read a big frame. "" turns enrolment off (only
+    # keys already accepted can connect).
+    enrol_bind: Endpoint = "tcp://0.0.0.0:4512"
     pki_dir: Path = Path("/etc/saline/pki/master")
     db_path: Path = Path("/var/lib/saline/master/jobs.sqlite")
     # Local control socket for the saline CLI (a Unix socket, mode 0600 unless control_group).

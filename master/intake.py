@@ -6,6 +6,7 @@ known for free, so they are checked first; a key that is not accepted only ever 
 pays for its frames out of a budget of bytes and decode time (budget.py); decoding
 itself is bounded by object count, depth and string size (protocol/shape.py); and each
 message kind has its own size limit (facts in a hello, event data, returns).
+On the enrolment port every frame is treated as a stranger's: hello only.
 """
 
 from __future__ import annotations
@@ -62,14 +63,16 @@ class Intake:
                              "(the agent resends them)", agent_id, self.cfg.events_per_s)
         return False
 
-    def admit(self, frames: list[zmq.Frame]) -> Admitted | None:
+    def admit(self, frames: list[zmq.Frame], enrolment: bool = False) -> Admitted | None:
         if len(frames) != 2:
-            rid = frames[0].bytes if frames else b"?"
-            if not self.bad_frames.muted(rid):
-                self.bad_frames.bad_frame(rid, "a peer", f"expected 2 frames, got {len(frames)}")
+            peer = (b"enrol:" if enrolment else b"") + (frames[0].bytes if frames else b"?")
+            if not self.bad_frames.muted(peer):
+                self.bad_frames.bad_frame(peer, "a peer", f"expected 2 frames, got {len(frames)}")
             return None
         rid, payload = frames[0].bytes, frames[1]
-        if self.bad_frames.muted(rid):
+        # Routing ids are per socket: the enrolment port's could equal an agent's.
+        peer = b"enrol:" + rid if enrolment else rid
+        if self.bad_frames.muted(peer):
             return None
         curve_key = payload.get("User-Id")
         address = payload.get("Peer-Address") or ""
@@ -84,16 +87,17 @@ class Intake:
             self.ratelog.warning(who, "over-budget", "%s is over its budget of bytes or decode time; "
                                  "dropping its frames unread for now", who)
             return None
-        limit = self.cfg.max_frame if accepted else self.cfg.max_hello_frame
+        any_kind = accepted and not enrolment
+        limit = self.cfg.max_frame if any_kind else self.cfg.max_hello_frame
         if size > limit:
-            self.bad_frames.bad_frame(rid, who, f"frame of {size} bytes exceeds the limit of {limit}"
-                                      + ("" if accepted else " for a key that is not accepted"))
+            self.bad_frames.bad_frame(peer, who, f"frame of {size} bytes exceeds the limit of {limit}"
+                                      + ("" if any_kind else " for a key that is not accepted"))
             return None
         started = time.perf_counter()
         try:
-            msg = decode_message(payload.bytes, limit) if accepted else decode_hello(payload.bytes, limit)
+            msg = decode_message(payload.bytes, limit) if any_kind else decode_hello(payload.bytes, limit)
         except ProtocolError as exc:
-            self.bad_frames.bad_frame(rid, who, str(exc))
+            self.bad_frames.bad_frame(peer, who, str(exc))
             return None
         finally:
             spent = time.perf_counter() - started
@@ -101,7 +105,7 @@ class Intake:
                 budget.charge_decode(s, spent)
         kind_limit = self.kind_limit.get(msg.kind)
         if kind_limit is not None and size > kind_limit:
-            self.bad_frames.bad_frame(rid, who, f"{msg.kind} of {size} bytes exceeds the limit of {kind_limit} "
+            self.bad_frames.bad_frame(peer, who, f"{msg.kind} of {size} bytes exceeds the limit of {kind_limit} "
                                       f"for {msg.kind} messages", kind=f"oversize {msg.kind}")
             return None
         return Admitted(rid, curve_key, address, rec, msg, size)

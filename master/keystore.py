@@ -75,10 +75,13 @@ class KeyStore:
         every return of a 10,000-agent round)."""
         return Verifier(rec.sign_pub)
 
-    def zap_allows(self, curve_pub: str) -> bool:
-        """Unknown keys may connect (to say hello and become pending); rejected keys may not."""
+    def zap_allows(self, curve_pub: str, enrolment: bool = False) -> bool:
+        """The agent port admits accepted keys only. The enrolment port admits unknown and
+        pending keys too (to say hello and be filed); rejected keys connect to neither."""
         rec = self.by_curve(curve_pub)
-        return rec is None or rec.state != "rejected"
+        if enrolment:
+            return rec is None or rec.state != "rejected"
+        return rec is not None and rec.state == "accepted"
 
     def all(self) -> list[KeyRecord]:
         with self._lock:

@@ -54,12 +54,14 @@ from .keystore import KeyStore
 from .maintenance.service import MaintenanceService
 from .presence import PresenceTable
 from .targeting import resolve
-from .zap import AGENT_DOMAIN, ZapHandler
+from .zap import AGENT_DOMAIN, ENROL_DOMAIN, ZapHandler
 
 log = logging.getLogger("saline.master")
 
 DRAIN_SECONDS = 0.02
 _NOBLOCK, _MORE_NOBLOCK = int(zmq.NOBLOCK), int(zmq.SNDMORE | zmq.NOBLOCK)
+# libzmq checks maxmsgsize against CURVE's MESSAGE command, 33 bytes longer than the message.
+CURVE_OVERHEAD = 64
 
 
 @dataclass
@@ -115,16 +117,19 @@ class Master:
         if self.cfg.control_group:
             ctlsocket.group_id(self.cfg.control_group)  # an unknown group: refuse before binding
         self.zap.start()  # must be up before the CURVE socket accepts handshakes
-        s = self.agent_sock = self.ctx.socket(zmq.ROUTER)
-        s.curve_server = True
-        s.curve_secretkey = self.keyset.curve_secret.encode()
-        s.zap_domain = AGENT_DOMAIN
+        s = self.agent_sock = self._curve_router(AGENT_DOMAIN, self.cfg.max_frame)
         s.router_mandatory = 1
-        s.maxmsgsize = self.cfg.max_frame
-        s.linger = 0
         s.sndhwm = s.rcvhwm = 100_000
         s.bind(self.cfg.bind)
-        log.info("agent socket bound on %s (CURVE, key fingerprint %s)", self.cfg.bind, self.keyset.public.fingerprint)
+        log.info("agent socket bound on %s (CURVE, accepted keys only, key fingerprint %s)", self.cfg.bind,
+                 self.keyset.public.fingerprint)
+        self.enrol_sock = None
+        if self.cfg.enrol_bind:
+            # A frame over a hello's size ends the session before libzmq reads it.
+            e = self.enrol_sock = self._curve_router(ENROL_DOMAIN, self.cfg.max_hello_frame + CURVE_OVERHEAD)
+            e.bind(self.cfg.enrol_bind)
+            log.info("enrolment socket (hello only, frames <= %d bytes) bound on %s", self.cfg.max_hello_frame,
+                     self.cfg.enrol_bind)
 
         self.bootstrap_sock = None
         if self.cfg.bootstrap_bind:
@@ -150,6 +155,15 @@ class Master:
             os.chmod(sock_path, 0o600)
         log.info("control socket at %s", sock_path)
 
+    def _curve_router(self, domain: bytes, maxmsgsize: int) -> zmq.Socket:
+        s = self.ctx.socket(zmq.ROUTER)
+        s.curve_server = True
+        s.curve_secretkey = self.keyset.curve_secret.encode()
+        s.zap_domain = domain
+        s.maxmsgsize = maxmsgsize
+        s.linger = 0
+        return s
+
     # ---- main loop -----------------------------------------------------------------
     def serve_forever(self) -> None:
         self._bind()
@@ -159,8 +173,9 @@ class Master:
         poller = zmq.Poller()
         poller.register(self.agent_sock, zmq.POLLIN)
         poller.register(self.control_sock, zmq.POLLIN)
-        if self.bootstrap_sock is not None:
-            poller.register(self.bootstrap_sock, zmq.POLLIN)
+        for extra in (self.bootstrap_sock, self.enrol_sock):
+            if extra is not None:
+                poller.register(extra, zmq.POLLIN)
         poller.register(self._wake_r, zmq.POLLIN)
         self.event_intake.start()
         self.drift.start()
@@ -179,6 +194,8 @@ class Master:
                     self._drain(self.control_sock, self._on_control_frames)
                 if self.bootstrap_sock is not None and self.bootstrap_sock in events:
                     self._drain(self.bootstrap_sock, self._on_bootstrap_frames)
+                if self.enrol_sock is not None and self.enrol_sock in events:
+                    self._drain(self.enrol_sock, self._on_enrol_frames)
                 if self._wake_r in events:
                     self._run_soon()
                 self._expire_waiters()
@@ -228,7 +245,7 @@ class Master:
 
     def close(self) -> None:
         for s in (getattr(self, "agent_sock", None), getattr(self, "control_sock", None),
-                  getattr(self, "bootstrap_sock", None)):
+                  getattr(self, "bootstrap_sock", None), getattr(self, "enrol_sock", None)):
             if s is not None:
                 s.close(linger=0)
         self.event_intake.stop()
@@ -313,17 +330,29 @@ class Master:
             # publish a job to anyone (Salt's CVE-2025-22236 class).
             self.bad_frames.bad_frame(rid, aid, f"agents may not send {msg.kind} messages")
 
-    def _on_hello(self, rid: bytes, curve_key: str | None, address: str, hello: Hello) -> None:
+    def _on_enrol_frames(self, frames: list[zmq.Frame]) -> None:
+        got = self.intake.admit(frames, enrolment=True)  # hello only, whatever the key
+        if got is not None and isinstance(got.msg, Hello):
+            self._on_hello(got.rid, got.curve_key, got.address, got.msg, enrolment=True)
+
+    def _on_hello(self, rid: bytes, curve_key: str | None, address: str, hello: Hello, enrolment: bool = False) -> None:
         if not curve_key:
             self.bad_frames.bad_frame(rid, f"peer at {address}", "hello without an authenticated CURVE key")
             return
         state, message = self.keys.file_hello(hello.agent_id, curve_key, hello.sign_pub, self.cfg.auto_accept,
                                               source=address)
         rec = self.keys.by_curve(curve_key)
+        welcome = Welcome(key_state=state, message=message, max_frame=self.cfg.max_frame)
+        if enrolment:  # the agent moves to the agent port once accepted; it is "up" there
+            try:
+                self.enrol_sock.send_multipart([rid, pack(welcome)], zmq.NOBLOCK)
+            except zmq.ZMQError as exc:
+                log.debug("could not answer an enrolling agent: %s", exc)
+            return
         if state == "accepted" and rec is not None:
             self.presence.seen(rec.agent_id, rid, address, version=hello.version, facts=hello.facts).max_frame = \
                 hello.max_frame
-        self._send_agent(rid, Welcome(key_state=state, message=message, max_frame=self.cfg.max_frame))
+        self._send_agent(rid, welcome)
 
     def _on_return(self, rid: bytes, rec, msg: Return) -> None:
         try:

@@ -80,7 +80,8 @@ class Demo:
     def start_master(self) -> None:
         shared = self.lab.shared_dir
         cfg = master_config_in(self.work, bind=f"ipc://{shared}/master.sock",
-                               bootstrap_bind=f"ipc://{shared}/bootstrap.sock", control_socket=str(self.sock),
+                               bootstrap_bind=f"ipc://{shared}/bootstrap.sock", enrol_bind=f"ipc://{shared}/enrol.sock",
+                               control_socket=str(self.sock),
                                state_roots=[str(DEMO_STATES)])
         (self.work / "master.yaml").write_text(yaml.safe_dump(cfg))
         (self.work / "reactor.d").mkdir(exist_ok=True)
@@ -105,6 +106,7 @@ class Demo:
             (home / "root" / "etc").mkdir(parents=True)
             (home / "agent.yaml").write_text(yaml.safe_dump(agent_config_in(
                 home, node, f"ipc://{shared}/master.sock", f"ipc://{shared}/bootstrap.sock",
+                master_enrol=f"ipc://{shared}/enrol.sock",
                 state_root=str(home / "root"), heartbeat_interval=1.0,
                 functions=["test.*", "facts.*", "state.*", "net.garp", *MAINTENANCE_FUNCTIONS],
                 reboot_command=self.lab.reboot_command(node), **failover_events.AGENT_ALERT_SETTINGS)))

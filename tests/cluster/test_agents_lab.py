@@ -33,7 +33,8 @@ STATES = {
 def deployment(lab, tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("agents")
     shared = lab.shared_dir
-    d = Deployment(tmp_path, bind=f"ipc://{shared}/master.sock", bootstrap_bind=f"ipc://{shared}/bootstrap.sock")
+    d = Deployment(tmp_path, bind=f"ipc://{shared}/master.sock", bootstrap_bind=f"ipc://{shared}/bootstrap.sock",
+                   enrol_bind=f"ipc://{shared}/enrol.sock")
     (tmp_path / "states").mkdir()
     (tmp_path / "states" / "pcmk.sls").write_text(yaml.safe_dump(STATES))
     pids = {}
@@ -46,6 +47,7 @@ def deployment(lab, tmp_path_factory):
             cfg = home / "agent.yaml"
             cfg.write_text(yaml.safe_dump(agent_config_in(
                 home, node, f"ipc://{shared}/master.sock", f"ipc://{shared}/bootstrap.sock",
+                master_enrol=f"ipc://{shared}/enrol.sock",
                 heartbeat_interval=0.5, reconnect_max=1.0)))
             pids[node] = lab.start_agent(node, cfg)
         d.accept(*lab.nodes)

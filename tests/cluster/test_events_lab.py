@@ -62,6 +62,7 @@ class EventsLab:
             (home / "root").mkdir(parents=True)
             cfg.write_text(yaml.safe_dump(agent_config_in(
                 home, node, f"ipc://{self.lab.shared_dir}/evmaster.sock", f"ipc://{self.lab.shared_dir}/evboot.sock",
+                master_enrol=f"ipc://{self.lab.shared_dir}/evenrol.sock",
                 heartbeat_interval=0.5, reconnect_max=1.0, spool_resend_interval=1.0,
                 state_root=str(home / "root"),  # file states land here: the nodes share the host's /etc
                 **AGENT_ALERT_SETTINGS)))
@@ -77,7 +78,8 @@ class EventsLab:
 def evlab(lab, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("events-lab")
     shared = lab.shared_dir
-    d = Deployment(tmp, bind=f"ipc://{shared}/evmaster.sock", bootstrap_bind=f"ipc://{shared}/evboot.sock")
+    d = Deployment(tmp, bind=f"ipc://{shared}/evmaster.sock", bootstrap_bind=f"ipc://{shared}/evboot.sock",
+                   enrol_bind=f"ipc://{shared}/evenrol.sock")
     (tmp / "states").mkdir()
     (tmp / "states" / "evprobe.sls").write_text(yaml.safe_dump(STATES))
     (tmp / "states" / "motd.sls").write_text(yaml.safe_dump(

@@ -160,7 +160,8 @@ class Site:
 def site(lab, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("maint")
     shared = lab.shared_dir
-    d = Deployment(tmp, bind=f"ipc://{shared}/maint-master.sock", bootstrap_bind=f"ipc://{shared}/maint-boot.sock")
+    d = Deployment(tmp, bind=f"ipc://{shared}/maint-master.sock", bootstrap_bind=f"ipc://{shared}/maint-boot.sock",
+                   enrol_bind=f"ipc://{shared}/maint-enrol.sock")
     (tmp / "states").mkdir()
     (tmp / "states" / "mt.sls").write_text(STACK)
     (tmp / "states" / "mt_work.sls").write_text(WORK)
@@ -175,6 +176,7 @@ def site(lab, tmp_path_factory):
             s.data_dirs[node].mkdir(parents=True, exist_ok=True)
             s.agent_config(node).write_text(yaml.safe_dump(agent_config_in(
                 home, node, f"ipc://{shared}/maint-master.sock", f"ipc://{shared}/maint-boot.sock",
+                master_enrol=f"ipc://{shared}/maint-enrol.sock",
                 heartbeat_interval=0.5, reconnect_max=1.0, functions=FUNCTIONS, state_root=str(home / "root"),
                 reboot_command=lab.reboot_command(node), data_paths=[str(s.data_dirs[node])])))
             s.start_agent(node)

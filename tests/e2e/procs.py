@@ -77,12 +77,13 @@ class Deployment:
 
     def __init__(self, base: Path, **master_cfg: Any):
         self.base = base
-        self.port, self.bport = free_port(), free_port()
+        self.port, self.bport, self.eport = free_port(), free_port(), free_port()
         self.master_dir = base / "master"
         self.master_dir.mkdir(parents=True)
         self.socket = self.master_dir / "run" / "master.sock"
         cfg = master_config_in(self.master_dir, **{
             "bind": f"tcp://127.0.0.1:{self.port}", "bootstrap_bind": f"tcp://127.0.0.1:{self.bport}",
+            "enrol_bind": f"tcp://127.0.0.1:{self.eport}",
             "state_roots": [str(base / "states")], "pillar_roots": [str(base / "pillar")],
             "log_level": "DEBUG", "heartbeat_timeout": 3, "default_timeout": 10, **master_cfg,
         })
@@ -91,6 +92,11 @@ class Deployment:
         self.master = Proc([str(BIN / "saline-master"), "--config", str(self.master_config)], self.master_dir / "master.log")
         self.agents: dict[str, Proc] = {}
         self.agent_dirs: dict[str, Path] = {}
+
+    @property
+    def enrol(self) -> str:
+        """The master's enrolment endpoint (where keys that are not accepted say hello)."""
+        return yaml.safe_load(self.master_config.read_text())["enrol_bind"]
 
     # ---- processes ----------------------------------------------------------------
     def start_master(self) -> None:
@@ -102,7 +108,7 @@ class Deployment:
         (d / "root").mkdir(parents=True, exist_ok=True)
         cfg = agent_config_in(
             d, agent_id, f"tcp://127.0.0.1:{self.port}", f"tcp://127.0.0.1:{self.bport}",
-            **{"state_root": str(d / "root"), "log_level": "DEBUG", "heartbeat_interval": 0.5,
+            **{"master_enrol": self.enrol, "state_root": str(d / "root"), "log_level": "DEBUG", "heartbeat_interval": 0.5,
                "spool_resend_interval": 1.0, "reconnect_max": 1.0, **agent_cfg},
         )
         (d / "agent.yaml").write_text(yaml.safe_dump(cfg))

@@ -4,7 +4,9 @@
   transport key had leaked, or the attacker sits where the master was), so the agent
   connects to it; it then sends jobs signed with whatever key the test chooses.
 * ``rogue_agent_socket`` connects to the real master with a fresh or stolen CURVE key
-  and sends whatever frames the test wants.
+  and sends whatever frames the test wants. A fresh key gets a session only on the
+  enrolment port (the agent port admits accepted keys); ``enrol_and_connect`` goes the
+  way a real agent does: hello there, accepted, then the agent port.
 """
 
 from __future__ import annotations
@@ -112,13 +114,10 @@ def rss_kib(pid: int, field: str = "VmRSS") -> int:
 class RogueAgent:
     """An accepted-looking agent that answers jobs with whatever return the test wants."""
 
-    def __init__(self, ctx: zmq.Context, endpoint: str, master_pki: Path, keys_dir: Path, agent_id: str):
-        from saline.protocol.keys import load_or_create as _load
-
-        self.sock, self.keys = rogue_agent_socket(ctx, endpoint, master_pki, keys_dir)
+    def __init__(self, ctx: zmq.Context, d, keys_dir: Path, agent_id: str):
+        self.sock, self.keys = enrol_and_connect(ctx, d, keys_dir, agent_id)
         self.agent_id = agent_id
-        self.master_verify = _load(master_pki)[0].public.verifier()
-        self.sock.send(hello(agent_id, self.keys))
+        self.master_verify = load_or_create(d.master_dir / "pki")[0].public.verifier()
 
     def next_job(self, timeout: float = 15):
         from saline.protocol.messages import Job
@@ -139,3 +138,21 @@ class RogueAgent:
 
     def close(self) -> None:
         self.sock.close(linger=0)
+
+
+def enrol_and_connect(ctx: zmq.Context, d, keys_dir: Path, agent_id: str, hello_frame: bytes | None = None
+                      ) -> tuple[zmq.Socket, KeySet]:
+    """Hello on the enrolment port until pending, ``saline keys accept``, then a socket on
+    the agent port whose hello (``hello_frame``, or a plain one) makes the key "up"."""
+    enrol, keys = rogue_agent_socket(ctx, d.enrol, d.master_dir / "pki", keys_dir)
+    frame = hello_frame or hello(agent_id, keys)
+    try:
+        enrol.send(frame)
+        d.wait_agent_state(agent_id, "pending")
+        assert d.cli("keys", "accept", agent_id).returncode == 0
+    finally:
+        enrol.close(linger=0)
+    s, _ = rogue_agent_socket(ctx, f"tcp://127.0.0.1:{d.port}", d.master_dir / "pki", keys_dir)
+    s.send(frame)
+    d.wait_agent_state(agent_id, "up")
+    return s, keys

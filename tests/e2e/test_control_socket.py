@@ -23,7 +23,7 @@ def _timed_cli(d, *args):
 def test_second_master_on_the_same_socket_refuses_to_start(deployment, tmp_path):
     d = deployment
     cfg = yaml.safe_load(d.master_config.read_text())
-    cfg.update(bind=f"tcp://127.0.0.1:{free_port()}", bootstrap_bind="", db_path=str(tmp_path / "second.sqlite"),
+    cfg.update(bind=f"tcp://127.0.0.1:{free_port()}", bootstrap_bind="", enrol_bind="", db_path=str(tmp_path / "second.sqlite"),
                pki_dir=str(tmp_path / "second-pki"), log_file=str(tmp_path / "second.log"))
     (tmp_path / "second.yaml").write_text(yaml.safe_dump(cfg))
     r = subprocess.run([str(BIN / "saline-master"), "--config", str(tmp_path / "second.yaml")],

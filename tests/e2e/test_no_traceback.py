@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 
 def _master(tmp_path: Path, **settings) -> list[str]:
     cfg = master_config_in(tmp_path / "m", **{"bind": f"tcp://127.0.0.1:{free_port()}", "bootstrap_bind": "",
-                                              **settings})
+                                              "enrol_bind": "", **settings})
     (tmp_path / "master.yaml").write_text(yaml.safe_dump(cfg))
     return [str(BIN / "saline-master"), "--config", str(tmp_path / "master.yaml")]
 

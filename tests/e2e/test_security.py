@@ -129,7 +129,7 @@ def test_identity_is_bound_to_the_key(two_agents, tmp_path):
         wait_for(lambda: "agents may not send job messages" in d.master.log_text(), what="refusal log")
 
         # A new key claiming an existing id is refused, not filed.
-        s2, _ = rogue_agent_socket(ctx, f"tcp://127.0.0.1:{d.port}", d.master_dir / "pki", tmp_path / "impostor")
+        s2, _ = rogue_agent_socket(ctx, d.enrol, d.master_dir / "pki", tmp_path / "impostor")
         s2.send(hello("node1", load_or_create(tmp_path / "impostor")[0]))
         wait_for(lambda: "agent id 'node1' claimed by a new key" in d.master.log_text(), what="refusal log")
         _, keys = d.cli_json("keys", "list")
@@ -149,7 +149,7 @@ def test_flood_of_bad_frames_does_not_starve_good_agents(two_agents, tmp_path):
     """Salt CVE-2023-20897 class: one connection floods the master with junk."""
     d = two_agents
     ctx = zmq.Context()
-    s, keys = rogue_agent_socket(ctx, f"tcp://127.0.0.1:{d.port}", d.master_dir / "pki", tmp_path / "flooder")
+    s, keys = rogue_agent_socket(ctx, d.enrol, d.master_dir / "pki", tmp_path / "flooder")
     try:
         s.send(hello("flooder", keys))
         sent = 0

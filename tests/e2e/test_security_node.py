@@ -18,7 +18,7 @@ from saline.protocol.messages import Hello, Job, PubkeyReply
 from tests.users import local_user
 
 from .procs import BIN, Deployment, wait_for
-from .rogue import rogue_agent_socket
+from .rogue import enrol_and_connect
 
 pytestmark = pytest.mark.e2e
 
@@ -49,15 +49,11 @@ def test_spoofed_id_and_injected_hostname_get_no_other_pillar(deployment):
         "/etc/motd:\n  file.managed:\n    - contents: \"{{ pillar['secret'] }} on {{ grains['hostname'] }}\"\n"
     )
     ctx = zmq.Context()
-    sock, keys = rogue_agent_socket(ctx, f"tcp://127.0.0.1:{d.port}", d.master_dir / "pki", d.base / "mallory-pki")
+    keys = load_or_create(d.base / "mallory-pki")[0]
+    spoof = pack(Hello(agent_id="mallory", version="rogue", sign_pub=keys.public.sign_pub,
+                       facts={"id": "alpha", "hostname": HOSTNAME}))
+    sock, _ = enrol_and_connect(ctx, d, d.base / "mallory-pki", "mallory", spoof)
     try:
-        spoof = pack(Hello(agent_id="mallory", version="rogue", sign_pub=keys.public.sign_pub,
-                           facts={"id": "alpha", "hostname": HOSTNAME}))
-        sock.send(spoof)
-        d.wait_agent_state("mallory", "pending")
-        assert d.cli("keys", "accept", "mallory").returncode == 0
-        sock.send(spoof)
-        d.wait_agent_state("mallory", "up")
         cli = subprocess.Popen([str(BIN / "saline"), "--socket", str(d.socket), "apply", "mallory", "--timeout", "2"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:

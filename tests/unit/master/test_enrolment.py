@@ -48,3 +48,18 @@ def test_lookups_by_id_follow_every_change(tmp_path):
     assert ks.by_id("node1").state == "accepted" and len(ks.pending) == 0
     ks.delete(ks.by_id("node1"))
     assert ks.by_id("node1") is None and ks.by_curve(curve) is None
+
+
+def test_agent_port_admits_accepted_keys_only_and_enrolment_port_all_but_rejected(tmp_path):
+    """#11.1: a key that is not accepted must never get a session on the agent port, where a
+    frame may be 16 MiB; the enrolment port (frames capped at a hello) admits it."""
+    ks = KeyStore(open_db(tmp_path / "db.sqlite"), max_pending=10, pending_per_source=3)
+    unknown, (pending, sign) = _key()[0], _key()
+    ks.file_hello("node1", pending, sign, auto_accept=False, source="10.0.0.1")
+    admitted = lambda key: (ks.zap_allows(key), ks.zap_allows(key, enrolment=True))  # noqa: E731
+    assert admitted(unknown) == (False, True)
+    assert admitted(pending) == (False, True)
+    ks.set_state(ks.by_id("node1"), "accepted")
+    assert admitted(pending) == (True, True)
+    ks.set_state(ks.by_id("node1"), "rejected")
+    assert admitted(pending) == (False, False)
