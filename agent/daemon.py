@@ -247,18 +247,10 @@ class Agent:
 
     def _drain_enrolment(self) -> None:
         """Only a welcome (or an error) ever comes back on the enrolment port."""
-        while self.enrolment.active:
-            try:
-                raw = self.enrolment.sock.recv(zmq.NOBLOCK)
-            except zmq.Again:
-                return
-            try:
-                msg = decode_message(raw, self.cfg.max_frame)
-            except ProtocolError as exc:
-                self.ratelog.warning("enrolment", "bad-frame", "bad frame from the master's enrolment port: %s", exc)
-                continue
+        for msg in self._received(self.enrolment.sock, "the master's enrolment port"):
             if isinstance(msg, Welcome) and msg.key_state == "accepted":
                 self._end_enrolment()
+                return
             elif isinstance(msg, Welcome):
                 self._on_key_state(msg)
             elif isinstance(msg, Error):
@@ -345,17 +337,20 @@ class Agent:
             log.warning("cannot reach the master at %s for %.0fs; still trying (check the address, the master, "
                         "the firewall)%s", self.cfg.master, time.monotonic() - self.unreachable_since, repeated(count))
 
-    def _drain_master(self) -> None:
+    def _received(self, sock: zmq.Socket, source: str):
+        """The messages waiting on ``sock``, decoded; bad frames logged (rate-limited) and skipped."""
         while self.running:
             try:
-                raw = self.sock.recv(zmq.NOBLOCK)
+                raw = sock.recv(zmq.NOBLOCK)
             except zmq.Again:
                 return
             try:
-                msg = decode_message(raw, self.cfg.max_frame)
+                yield decode_message(raw, self.cfg.max_frame)
             except ProtocolError as exc:
-                self.ratelog.warning("master", "bad-frame", "bad frame from master: %s", exc)
-                continue
+                self.ratelog.warning(source, "bad-frame", "bad frame from %s: %s", source, exc)
+
+    def _drain_master(self) -> None:
+        for msg in self._received(self.sock, "master"):
             try:
                 self._on_master_message(msg)
             except Exception:

@@ -107,6 +107,21 @@ def test_garbage_from_master_side_does_not_crash_agent(one_agent, rogue_master):
     assert "bad frame from master" in one_agent.agents["node1"].log_text()
 
 
+def test_a_flood_of_bad_frames_from_a_master_writes_a_few_agent_log_lines(one_agent, rogue_master):
+    """#11.6 on the agent: every bad frame from a (rogue) master wrote a WARNING line; now a
+    few per window, then one "suppressed N similar" line."""
+    rogue = rogue_master
+    for i in range(2000):
+        rogue.send_raw(b"\xc1junk%d" % i)
+    agent = one_agent.agents["node1"]
+    # The window is 10 s: the summary comes with the first line after it.
+    wait_for(lambda: "suppressed" in agent.log_text(), timeout=30, interval=0.5, what="the summary line")
+    text = agent.log_text()
+    assert text.count("bad frame from master") <= 10, text.count("bad frame from master")
+    assert "similar bad-frame lines from master" in text
+    assert agent.alive
+
+
 def test_identity_is_bound_to_the_key(two_agents, tmp_path):
     d = two_agents
     ctx = zmq.Context()
