@@ -367,6 +367,8 @@ class Agent:
             self.link.healthy()
             if msg.max_frame:
                 self.master_max_frame = msg.max_frame
+            if msg.max_event_frame:
+                self.outbox.max_frame = msg.max_event_frame
             self._on_key_state(msg)
             if msg.key_state != "accepted":  # the key was un-accepted while this session lasted
                 self._start_enrolment(f"the master says this key is {msg.key_state}")

@@ -21,16 +21,17 @@ KEEP_CHARS = 4096
 STRING_LIMIT = 64 * 1024
 
 
-def _truncated(value: Any, limit: int) -> Any:
+def truncated(value: Any, limit: int, why: str = "the return must fit the master's max_frame") -> Any:
+    """``value`` with every string or bytes longer than ``limit`` cut, saying so and ``why``."""
     if isinstance(value, str) and len(value) > limit:
-        return value[:KEEP_CHARS] + f"\n… [{len(value) - KEEP_CHARS} more characters left out by the agent: " \
-                                    "the return must fit the master's max_frame]"
+        keep = min(KEEP_CHARS, limit)
+        return value[:keep] + f"\n… [{len(value) - keep} more characters left out by the agent: {why}]"
     if isinstance(value, (bytes, bytearray)) and len(value) > limit:
-        return f"[{len(value)} bytes left out by the agent: the return must fit the master's max_frame]"
+        return f"[{len(value)} bytes left out by the agent: {why}]"
     if isinstance(value, dict):
-        return {k: _truncated(v, limit) for k, v in value.items()}
+        return {k: truncated(v, limit, why) for k, v in value.items()}
     if isinstance(value, list):
-        return [_truncated(v, limit) for v in value]
+        return [truncated(v, limit, why) for v in value]
     return value
 
 
@@ -42,8 +43,8 @@ def bound_return(body: ReturnBody, max_frame: int) -> ReturnBody:
         return body
     for limit in (STRING_LIMIT, KEEP_CHARS):
         smaller = body.model_copy(update={
-            "data": _truncated(body.data, limit),
-            "error": _truncated(body.error, limit) if body.error else body.error,
+            "data": truncated(body.data, limit),
+            "error": truncated(body.error, limit) if body.error else body.error,
         })
         if len(pack(smaller)) <= budget:
             return smaller

@@ -106,6 +106,10 @@ class AgentStore:
                 raise
         return seq
 
+    def replace_event(self, seq: int, frame: bytes) -> None:
+        with self._lock:
+            self.conn.execute("UPDATE event_spool SET frame=? WHERE seq=?", (frame, seq))
+
     def unspool_event(self, seq: int) -> bool:
         with self._lock:
             return self.conn.execute("DELETE FROM event_spool WHERE seq=?", (seq,)).rowcount > 0

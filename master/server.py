@@ -342,7 +342,8 @@ class Master:
         state, message = self.keys.file_hello(hello.agent_id, curve_key, hello.sign_pub, self.cfg.auto_accept,
                                               source=address)
         rec = self.keys.by_curve(curve_key)
-        welcome = Welcome(key_state=state, message=message, max_frame=self.cfg.max_frame)
+        welcome = Welcome(key_state=state, message=message, max_frame=self.cfg.max_frame,
+                          max_event_frame=self.cfg.max_event_frame)
         if enrolment:  # the agent moves to the agent port once accepted; it is "up" there
             try:
                 self.enrol_sock.send_multipart([rid, pack(welcome)], zmq.NOBLOCK)

@@ -76,6 +76,8 @@ class Welcome(Strict):
     message: str = Field(default="", max_length=1024)
     # The largest frame the master accepts: the agent bounds its returns to it.
     max_frame: int | None = Field(default=None, ge=1024)
+    # The largest event frame the master accepts: the agent bounds its events to it.
+    max_event_frame: int | None = Field(default=None, ge=1024)
 
 
 class Heartbeat(Strict):

@@ -271,3 +271,30 @@ def test_bad_reaction_file_refuses_the_start(tmp_path, text, expected):
     (d.master_dir / "reactor.d" / "test.yaml").write_text(text)
     done = subprocess.run(d.master.argv, capture_output=True, text=True, timeout=30)
     assert done.returncode == 1 and expected in done.stderr, done.stderr
+
+
+def test_an_event_over_the_masters_limit_is_bounded_by_the_agent_not_resent_forever(tmp_path):
+    """#11 (c): the agent had no size cap on events: one over the master's max_event_frame
+    was refused unacked and resent forever. Now the master's welcome tells the agent its
+    limit and the agent bounds the event before signing it (here: 20 failed states with
+    long ids do not fit 2 KiB, so the data says why it was left out)."""
+    d = Deployment(tmp_path, max_event_frame=2048)
+    try:
+        d.start_master()
+        d.add_agent("node1")
+        d.accept("node1")
+        states = d.base / "states"
+        states.mkdir()
+        (states / "many.sls").write_text(yaml.safe_dump(
+            {f"fails-{i:02d}-{'x' * 180}": {"cmd.run": [{"name": "/bin/false"}]} for i in range(20)}))
+        rc, job = d.cli_json("apply", "node1", "many")
+        assert rc == 2
+        [ev] = wait_events(d, "saline/state/failed")
+        assert ev["data"] == {"saline_error": ev["data"]["saline_error"]}
+        assert "left out by the agent: the event must fit the master's max_event_frame of 2048 bytes" \
+            in ev["data"]["saline_error"]
+        wait_for(lambda: spooled_events(d, "node1") == 0, what="the agent's event spool to empty (acked)")
+        assert "exceeds the limit of 2048 for event messages" not in d.master.log_text()
+        assert "was over the master's limit of 2048 bytes: data left out" in d.agents["node1"].log_text()
+    finally:
+        d.close()
