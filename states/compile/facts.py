@@ -67,22 +67,26 @@ class FactStr(str):
 
     __rmul__ = __mul__
 
+    def __iter__(self):  # {% for c in fact %}{{ c }}: each character is still the agent's
+        return (FactStr(c) for c in str.__iter__(self))
+
 
 def _keep_mark(name: str) -> None:
     method = getattr(str, name)
 
     def marked(self: FactStr, *args: Any, **kwargs: Any) -> Any:
-        return _mark(method(self, *args, **kwargs))
+        return mark(method(self, *args, **kwargs))
 
     marked.__name__ = name
     setattr(FactStr, name, marked)
 
 
-def _mark(value: Any) -> Any:
+def mark(value: Any) -> Any:
+    """A string (or each string of a list or tuple) as a :class:`FactStr`; anything else as it is."""
     if isinstance(value, str):
         return FactStr(value)
     if isinstance(value, (list, tuple)):
-        return type(value)(_mark(v) for v in value)
+        return type(value)(mark(v) for v in value)
     return value
 
 
@@ -117,13 +121,14 @@ def node_facts(reported: Mapping[str, Any], agent_id: str) -> dict[str, Any]:
     return facts
 
 
-def _strings(value: Any) -> list[str]:
+def strings(value: Any) -> list[str]:
+    """The facts (``FactStr``) in ``value``, keys included."""
     if isinstance(value, FactStr):
         return [value]
     if isinstance(value, Mapping):
-        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
+        return [s for k, v in value.items() for s in (*strings(k), *strings(v))]
     if isinstance(value, (list, tuple)):
-        return [s for v in value for s in _strings(v)]
+        return [s for v in value for s in strings(v)]
     return []
 
 
@@ -134,7 +139,7 @@ class FactTokens:
         self.nonce = secrets.token_hex(6)
         self.pattern = re.compile(rf"saline_fact_{self.nonce}_(\d+)_")
         # Longest first, so a fact that contains another is replaced as a whole.
-        self.risky = sorted({s for s in _strings(facts) if not plain(s)}, key=len, reverse=True)
+        self.risky = sorted({s for s in strings(facts) if not plain(s)}, key=len, reverse=True)
         self.values: list[str] = []
 
     def token(self, text: str) -> str:
@@ -151,7 +156,7 @@ class FactTokens:
                 if fact in value:
                     value = value.replace(fact, self.token(fact))
             return value
-        if isinstance(value, (Mapping, list, tuple)) and any(not plain(s) for s in _strings(value)):
+        if isinstance(value, (Mapping, list, tuple)) and any(not plain(s) for s in strings(value)):
             # JSON is YAML's flow style; each risky string in it becomes a quoted token.
             return json.dumps(self._tokenized(value), default=str)
         return value

@@ -89,7 +89,9 @@ class TreeLoader(jinja2.BaseLoader):
 def environment(roots: Sequence[Path]) -> jinja2.Environment:
     from saline.states.compile import jinjaext
 
-    env = jinja2.Environment(
+    from saline.states.compile.factjinja import FactEnvironment
+
+    env = FactEnvironment(  # a string made from a fact stays marked through ~, filters and calls
         loader=TreeLoader(roots),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -98,6 +100,7 @@ def environment(roots: Sequence[Path]) -> jinja2.Environment:
         extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols", jinjaext.SaltTags],  # Salt's Jinja additions
     )
     env.filters.update(jinjaext.FILTERS)
+    env.mark_filters()
     return env
 
 

@@ -131,3 +131,58 @@ def test_facts_through_salt_filters_and_functions(tmp_path: Path, expr: str) -> 
     host = "a: b\n/evil:\n  file.managed: []"
     tree(tmp_path, {"top.sls": "base: {'*': [p]}\n", "p.sls": f"v: {expr}\nl: {{{{ grains['l'] | yaml }}}}\n"})
     assert load_pillar([tmp_path], "node1", {"host": host, "l": ["eth0", host]}) == {"v": host, "l": ["eth0", host]}
+
+
+HOST = "a: b\n/evil:\n  etest.file: [{contents: x}]\n# "
+
+
+@pytest.mark.parametrize("template, expected", [
+    ("{{ ('x' ~ grains['host']) | upper }}", ("x" + HOST).upper()),           # ~ then a filter
+    ("{{ '{}'.format(grains['host']) | upper }}", HOST.upper()),              # str.format on a literal, then a filter
+    ("{{ [grains['host'], 'y'] | join(',') | upper }}", (HOST + ",y").upper()),  # join, then a filter
+    ("{{ '%s!' | format(grains['host']) | lower }}", (HOST + "!").lower()),    # the format filter
+    ("{{ grains['host'] | list | join | upper }}", HOST.upper()),             # one character at a time
+    ("{% for c in grains['host'] %}{{ c }}{% endfor %}", HOST),               # printed character by character
+    ("{{ grains['host'] | regex_replace('a', 'A') }}", HOST.replace("a", "A")),  # saline's own filters too
+])
+def test_facts_keep_their_mark_through_concatenation_filters_and_calls(tmp_path: Path, template: str,
+                                                                      expected: str) -> None:
+    """#11.13 gap: a fact that went through ``~`` (a plain ``str`` join) and then a filter
+    such as ``upper`` no longer held the fact's text and was printed bare, so its newline
+    added a state again."""
+    tree(tmp_path, {"main.sls": f"s:\n  etest.file:\n    - name: /f/{template}\n    - contents: c\n"})
+    run = compile_file(tmp_path / "main.sls", {}, {"host": HOST}, "node1")
+    assert list(by_id(run)) == ["s"]
+    assert run.states[0].args["name"] == "/f/" + expected
+
+
+def test_a_fact_changed_after_a_join_cannot_add_a_state(tmp_path: Path) -> None:
+    """The issue's case: ``~`` lost the mark, the filter changed the fact's text (so the check
+    for its raw text missed it), and its newline added a state reading a file into the job."""
+    tree(tmp_path, {"main.sls": "s:\n  etest.file:\n    - name: /srv/x\n"
+                                "    - contents: {{ ('/srv/' ~ grains['host']) | replace('-', '_') }}\n"})
+    host = "web-1\n/stolen:\n  etest.file:\n    - contents: {{ pillar }}"
+    run = compile_file(tmp_path / "main.sls", {"secret": "s3cret"}, {"host": host}, "node1")
+    assert list(by_id(run)) == ["s"]
+    assert run.states[0].args["contents"] == "/srv/" + host.replace("-", "_")
+
+
+def test_a_fact_upper_cased_after_a_join_cannot_add_a_pillar_key(tmp_path: Path) -> None:
+    tree(tmp_path, {"top.sls": "base: {'*': [p]}\n", "p.sls": "greeting: {{ ('x' ~ grains['hostname']) | upper }}\n"})
+    assert load_pillar([tmp_path], "node1", {"hostname": "1\nadmin: yes"}) == {"greeting": "X1\nADMIN: YES"}
+
+
+def test_a_macro_that_prints_a_fact_cannot_inject_either(tmp_path: Path) -> None:
+    tree(tmp_path, {"main.sls": "{% macro m(h) %}{{ h }}{% endmacro %}"
+                                "s:\n  etest.file:\n    - name: /f/{{ m(grains['host']) | upper }}\n    - contents: c\n"})
+    run = compile_file(tmp_path / "main.sls", {}, {"host": HOST}, "node1")
+    assert list(by_id(run)) == ["s"]
+
+
+def test_a_macro_called_with_a_fact_still_writes_yaml_structure(tmp_path: Path) -> None:
+    """Macros are excluded from marking: their output is meant to be YAML, and the facts in
+    it were printed as tokens already."""
+    tree(tmp_path, {"main.sls": "{% macro conf(i) %}\n/etc/if/{{ i }}:\n  etest.file:\n    - contents: {{ i }}\n"
+                                "{% endmacro %}\n{% for i in grains['ifaces'] %}{{ conf(i) }}{% endfor %}\n"})
+    run = compile_file(tmp_path / "main.sls", {}, {"ifaces": ["eth0", "a: b\n/x:"]}, "node1")
+    assert sorted(by_id(run)) == ["/etc/if/a: b\n/x:", "/etc/if/eth0"]
