@@ -320,7 +320,8 @@ def test_failhard_stops_the_run(sides) -> None:
 
 def test_file_append_replace_symlink(sides) -> None:
     """Also file.comment/uncomment, which keep the old file as NAME.bak by default and match
-    the regex from a line's start, as Salt's (``pam_motd`` alone fails the state)."""
+    the regex from a line's start, as Salt's (``pam_motd`` alone fails the state); file.exists
+    and file.missing."""
     def setup(out: Path) -> None:
         (out / "profile").write_text("export A=1\nexport B=2\n")
         (out / "sshd").write_text("PermitRootLogin yes\nX 1\n")
@@ -365,6 +366,12 @@ def test_file_append_replace_symlink(sides) -> None:
             - name: {out}/nobackup
             - regex: pam_motd
             - order: 1
+        profile-exists:
+          file.exists: [{name: {out}/profile}]
+        nothing-there:
+          file.missing: [{name: {out}/nothing}]
+        profile-not-missing:
+          file.missing: [{name: {out}/profile}]
     """, setup=setup)
 
 
