@@ -55,6 +55,10 @@ class JobStore:
         row = self.conn.execute("SELECT status FROM returns WHERE jid=? AND agent_id=?", (jid, agent_id)).fetchone()
         return None if row is None else row[0]
 
+    def job_fun(self, jid: str) -> str | None:
+        row = self.conn.execute("SELECT fun FROM jobs WHERE jid=?", (jid,)).fetchone()
+        return None if row is None else row[0]
+
     def store_returns(self, bodies: list[ReturnBody]) -> None:
         """Many returns in one transaction (one commit per batch of frames, not per return)."""
         now = time.time()

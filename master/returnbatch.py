@@ -34,13 +34,21 @@ class ReturnBatch:
         self._acks: list[tuple[bytes, str]] = []
         # jid → (until, agent → status): the return rows of jobs published here, while they run.
         self._open: dict[str, tuple[float, dict[str, str]]] = {}
+        self._funs: dict[str, str] = {}  # jid → the function it runs, for the jobs in _open
 
-    def opened(self, jid: str, statuses: dict[str, str], until: float) -> None:
+    def opened(self, jid: str, statuses: dict[str, str], until: float, fun: str | None = None) -> None:
         """A job was just published with these return rows; keep them in memory until ``until``."""
         now = time.time()
         for old in [j for j, (end, _) in self._open.items() if end <= now]:
             del self._open[old]
+            self._funs.pop(old, None)
         self._open[jid] = (until, dict(statuses))
+        if fun is not None:
+            self._funs[jid] = fun
+
+    def job_fun(self, jid: str) -> str | None:
+        """The function the job runs (a return is checked as that function's, whatever it says)."""
+        return self._funs.get(jid) or self.jobs.job_fun(jid)
 
     def mark(self, jid: str, agent_id: str, status: str) -> None:
         """A return row of a published job changed (the agent was not reachable after all)."""

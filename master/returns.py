@@ -42,12 +42,17 @@ def _unstorable(body: ReturnBody) -> str | None:
     return None
 
 
-def checked(body: ReturnBody) -> ReturnBody:
+def checked(body: ReturnBody, job_fun: str | None = None) -> ReturnBody:
+    """``job_fun``: the function the job runs; the return is checked as that function's (an
+    agent answering a state.apply with ``fun: test.ping`` skipped the state run's check)."""
     bad = _unstorable(body)
+    if bad is None and job_fun is not None and body.fun != job_fun:
+        bad = f"it names function {body.fun}"
     if bad is not None:
-        return body.model_copy(update={"success": False, "retcode": 1, "data": None, "started_at": 0.0,
+        fun = job_fun or body.fun
+        return body.model_copy(update={"fun": fun, "success": False, "retcode": 1, "data": None, "started_at": 0.0,
                                        "finished_at": 0.0,
-                                       "error": f"malformed {body.fun} return refused by the master: {bad}"})
+                                       "error": f"malformed {fun} return refused by the master: {bad}"})
     validate = SHAPES.get(body.fun)
     if validate is None or body.data is None:
         return body

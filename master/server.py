@@ -371,7 +371,7 @@ class Master:
         if status == "returned":
             self.returns.ack_again(rid, body.jid)  # a resent duplicate is acked again, stored once
             return
-        body = checked_return(body)
+        body = checked_return(body, self.returns.job_fun(body.jid))
         self.returns.add(rid, body, was_pending=status == "pending")  # stored, then acked, in _flush_returns
         if body.success:
             log.info("return for %s from %s: ok", body.jid, rec.agent_id)
@@ -411,7 +411,7 @@ class Master:
         initial = {aid: ("pending" if aid in frames else "not_connected") for aid in agents}
         self.jobs.create(jid, fun, args, stored_kwargs if stored_kwargs is not None else kwargs_for(agents[0]),
                          target, timeout, initial)
-        self.returns.opened(jid, initial, now + timeout + RETURN_GRACE)
+        self.returns.opened(jid, initial, now + timeout + RETURN_GRACE, fun)
         for aid, frame in frames.items():
             if not self._send_frame(self.presence.get(aid).routing_id, frame):
                 self.conn.execute("UPDATE returns SET status='not_connected' WHERE jid=? AND agent_id=?", (jid, aid))

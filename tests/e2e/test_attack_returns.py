@@ -51,3 +51,23 @@ def test_an_event_seq_sqlite_cannot_store_is_refused_as_a_bad_frame(node1_and_ro
     assert "unexpected error" not in d.master.log_text()
     rc, job = d.cli_json("run", "node1", "test.ping", "--timeout", "10")
     assert rc == 0, job
+
+
+def test_a_return_naming_another_function_is_checked_as_the_jobs(node1_and_rogue_node2):
+    """The shape check picked its validator by the return's own ``fun``: a compromised agent
+    answering a state.apply job with ``fun: test.ping`` had malformed state data stored,
+    which `saline apply` and `jobs show` then met."""
+    d, rogue = node1_and_rogue_node2
+
+    def disguised(job):
+        now = time.time()
+        return pack(ReturnBody(jid=job.jid, agent_id="node2", fun="test.ping", success=True,
+                               data={"results": [{"id": 1, "what": ["not", "a", "state"]}], "summary": "x"},
+                               started_at=now, finished_at=now))
+
+    t = _answer_in_background(rogue, disguised)
+    r = d.cli("apply", "*", "--timeout", "10")
+    t.join()
+    assert "Traceback" not in r.stderr, r.stderr
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert "Summary for node1" in r.stdout and "malformed state.apply return refused by the master" in r.stdout
