@@ -275,6 +275,8 @@ class ManagedArgs(FileAttrsArgs):
     show_changes: bool = True
     # Salt: with replace false an existing file's content is left alone (attributes still managed).
     replace: bool = True
+    # Salt: with create false a missing file is left missing (the state succeeds, nothing changes).
+    create: bool = True
     # "sha256=HEX" of the contents: set by the master when it inlines a source file.
     source_hash: str | None = Field(default=None, pattern=r"^sha256=[0-9a-f]{64}$")
     # Salt: a symlink at name is followed and its target managed (saline: only a root-owned
@@ -342,6 +344,8 @@ def managed(args: ManagedArgs, facts: FileFacts) -> Plan:
     if facts.kind == "symlink":
         raise Refuse(f"{facts.path} is a symlink and follow_symlinks is false; saline does not replace it "
                      "(remove it first, or manage it with file.symlink)")
+    if facts.kind == "missing" and not args.create:
+        return Plan(comment=f"File {args.name} is not present and is not set for creation")
     _check_target(facts, "file", args.makedirs, assuming={"newfile": args.name})
     path = facts.path  # the link's target when one was followed
     if facts.kind == "missing":

@@ -87,6 +87,8 @@ def test_file_managed_modes_newlines_makedirs_and_owners(sides) -> None:
           file.managed: [{contents: new}, {mode: 0644}, {user: nobody}]
         {out}/salt-wrote:
           file.managed: [{contents: one line}]
+        {out}/not-created:
+          file.managed: [{contents: x}, {create: false}]
         {out}/deep/er/secret:
           file.managed: [{contents: s}, {mode: 0640}, {user: nobody}, {group: nogroup}, {makedirs: true}]
         {out}/d1/d2:

@@ -65,6 +65,16 @@ def test_managed_full_cycle_fixes_drifted_content_and_mode(root, runner):
     assert target.read_text() == "new\n" and target.stat().st_mode & 0o777 == 0o644
 
 
+def test_managed_create_false_leaves_a_missing_file_missing(root, runner):
+    snap = tree_snapshot(root)
+    before = snap()
+    for test in (True, False):
+        result = run("file.managed", {"name": "/etc/none", "contents": "x", "create": False}, runner, test=test)
+        assert result.result is True and result.changes == {}
+        assert result.comment == "File /etc/none is not present and is not set for creation"
+    assert snap() == before
+
+
 def test_managed_mode_only_change(root, runner):
     (root / "etc/motd").write_text("same\n")
     applied = assert_full_cycle("file.managed", {"name": "/etc/motd", "mode": "0600"}, runner, tree_snapshot(root))
