@@ -39,13 +39,14 @@ class KeyRecord:
 
 class KeyStore:
     def __init__(self, conn: sqlite3.Connection, max_pending: int = MAX_PENDING,
-                 pending_per_source: int = MAX_PENDING_PER_SOURCE):
+                 pending_per_source: int = MAX_PENDING_PER_SOURCE, ratelog: RateLimitedLog | None = None):
         self.conn = conn
         self._lock = threading.Lock()
         self._by_curve: dict[str, KeyRecord] = {}
         self._by_id: dict[str, KeyRecord] = {}
         self.pending = PendingKeys(max_pending, pending_per_source)
-        self.ratelog = RateLimitedLog(log)
+        # The master passes its own, which its loop flushes (so "suppressed N" lines come out on time).
+        self.ratelog = ratelog or RateLimitedLog(log)
         self._load()
 
     def _load(self) -> None:
@@ -97,12 +98,15 @@ class KeyStore:
         known = self.by_curve(curve_pub)
         if known is not None:
             if known.agent_id != agent_id:
-                log.warning(
-                    "key of agent %s says hello as %r; the id is bound to the key, ignoring the claim",
-                    known.agent_id, agent_id,
+                # Rate-limited like every line a peer can repeat at will: an accepted key may say hello
+                # as often as its budget allows.
+                self.ratelog.warning(
+                    known.agent_id, "id-claim", "key of agent %s says hello as %r; the id is bound to the key, "
+                    "ignoring the claim", known.agent_id, agent_id,
                 )
             if known.sign_pub != sign_pub:
-                log.warning("agent %s presents a different signing key than the one filed; refused", known.agent_id)
+                self.ratelog.warning(known.agent_id, "signing-key", "agent %s presents a different signing key than "
+                                     "the one filed; refused", known.agent_id)
                 return "denied", "signing key differs from the filed one; delete the key on the master to re-register"
             return known.state, ""
         holder = self.by_id(agent_id)

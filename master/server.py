@@ -83,13 +83,13 @@ class Master:
             log.info("created master keys in %s (fingerprint %s)", cfg.pki_dir, self.keyset.public.fingerprint)
         self.signer = Signer(self.keyset.signer)  # libsodium: one signature per job and agent
         self.conn = open_db(cfg.db_path)
-        self.keys = KeyStore(self.conn, cfg.max_pending, cfg.pending_per_source)
+        self.ratelog = RateLimitedLog(log)
+        self.keys = KeyStore(self.conn, cfg.max_pending, cfg.pending_per_source, ratelog=self.ratelog)
         self.jobs = JobStore(self.conn)
         self.returns = ReturnBatch(self.jobs)  # stored and acked once per batch of frames
         self.presence = PresenceTable(cfg.heartbeat_timeout)
         self.waiters: list[Waiter] = []
         self._outstanding: dict[str, int] = {}  # jid → returns still pending, for jobs someone waits for
-        self.ratelog = RateLimitedLog(log)
         self.bad_frames = BadFrameLimiter(cfg.bad_frame_limit, ratelog=self.ratelog)
         self.intake = Intake(cfg, self.keys, self.bad_frames, self.ratelog)
         self.ctx = zmq.Context()

@@ -1,6 +1,7 @@
 """Enrolment under a pending-key flood (master/enrolment.py through the real KeyStore)."""
 
 import os
+import time
 
 import zmq
 
@@ -63,3 +64,22 @@ def test_agent_port_admits_accepted_keys_only_and_enrolment_port_all_but_rejecte
     assert admitted(pending) == (True, True)
     ks.set_state(ks.by_id("node1"), "rejected")
     assert admitted(pending) == (False, False)
+
+
+def test_hellos_repeated_with_a_wrong_signing_key_or_id_claim_write_a_few_lines(tmp_path, caplog):
+    """An accepted key may say hello as often as its budget allows (32 MiB/s): each refused hello
+    used to write its own WARNING line."""
+    ks = KeyStore(open_db(tmp_path / "db.sqlite"), max_pending=10, pending_per_source=3)
+    curve, sign = _key()
+    assert ks.file_hello("node1", curve, sign, auto_accept=True, source="10.0.0.1")[0] == "accepted"
+    caplog.set_level("WARNING", logger="saline.master.keystore")
+    for _ in range(1000):
+        assert ks.file_hello("node1", curve, os.urandom(32), auto_accept=False, source="10.0.0.1")[0] == "denied"
+        assert ks.file_hello("node2", curve, sign, auto_accept=False, source="10.0.0.1")[0] == "accepted"
+    lines = [r.getMessage() for r in caplog.records]
+    assert sum("different signing key" in m for m in lines) == 5
+    assert sum("says hello as 'node2'" in m for m in lines) == 5
+    ks.ratelog.flush(now=time.monotonic() + 60)
+    summaries = [r.getMessage() for r in caplog.records if "suppressed" in r.getMessage()]
+    assert sorted(summaries) == ["suppressed 995 similar id-claim lines from node1 in 10s",
+                                 "suppressed 995 similar signing-key lines from node1 in 10s"]
