@@ -114,7 +114,8 @@ def test_compile_errors_exit_1_with_a_clear_message_and_touch_nothing(tmp_path: 
     (tmp_path / "typo.sls").write_text("x:\n  file.managed:\n    - name: /etc/x\n    - mdoe: '0600'\n")
     proc = saline_call("--root", root, "--json", tmp_path / "typo.sls")
     assert proc.returncode == 1 and proc.stdout == ""
-    assert "typo.sls: state 'x': file.managed: mdoe" in proc.stderr
+    assert "typo.sls: state 'x': file.managed: unknown argument 'mdoe'" in proc.stderr
+    assert "file.managed takes: " in proc.stderr and " mode, " in proc.stderr
     assert list(root.iterdir()) == []
 
 
